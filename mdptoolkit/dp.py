@@ -1,0 +1,469 @@
+r"""Dynamic programming for the discounted (and episodic, :math:`\gamma = 1`) criterion.
+
+- :func:`value_iteration` — :math:`V_{k+1} = T V_k` (Jacobi or Gauss–Seidel), stopped by the
+  span bound with the MacQueen–Porteus correction (:mod:`mdptoolkit._stopping`).
+- :func:`policy_iteration` — Howard's algorithm with exact evaluation; exact in finitely many
+  steps (Puterman 2005, Thm 6.4.2).
+- :func:`modified_policy_iteration` — greedy step, then ``m`` applications of :math:`T^\pi`
+  (Puterman 2005, §6.5); same stopping guarantee as value iteration.
+- :func:`solve` — dispatch by the solver's function name.
+
+The finite-horizon, linear-programming, average-reward and soft solvers live in their own
+modules and are re-exported here for :func:`solve`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+
+from . import _validation as val
+from ._stopping import SpanRule, callback_state
+from .evaluation import check_proper, default_max_iter, policy_chain, solve_chain
+from .exceptions import ConvergenceWarning
+from .operators import _Backup
+from .result import MESSAGES, SolverResult
+
+__all__ = ["value_iteration", "policy_iteration", "modified_policy_iteration", "solve"]
+
+
+def _initial_values(mdp, V0):
+    if V0 is None:
+        return np.zeros(mdp.n_states)
+    V = val.as_float_array(V0, "V0", shape=(mdp.n_states,))
+    V[mdp.terminal] = 0.0
+    return V
+
+
+def _finish(mdp, method, V, k, converged, message, history, error_bound=None, **extra):
+    """Common tail: Q from the returned V, greedy policy (lowest index among ties)."""
+    V = np.where(mdp.terminal, 0.0, V)
+    Q = _Backup(mdp).q(V).T.copy()
+    policy = np.argmax(Q, axis=1)
+    return SolverResult(V=V, Q=Q, policy=policy, iterations=k, converged=converged,
+                        method=method, message=message, history=history,
+                        error_bound=error_bound, **extra)
+
+
+def _warn_if_stopped(converged, message, stopped_by_callback):
+    if not converged and not stopped_by_callback:
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+
+
+def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False, callback=None):
+    r"""Value iteration with a stopping rule that guarantees what it says.
+
+    Parameters
+    ----------
+    mdp : MDP
+    tol : float
+        Target accuracy (see the guarantee below).
+    max_iter : int, optional
+        Default: for :math:`\gamma < 1` the a-priori number of iterations after which the rule
+        must hold in exact arithmetic (the span contracts by at least :math:`\gamma` per step),
+        capped at 10^6; 100 000 for :math:`\gamma = 1`.
+    V0 : array_like (S,), optional
+        Initial values (default 0; terminal entries are set to 0).
+    gauss_seidel : bool
+        Update states in place in index order (a Python loop over states: meant for teaching
+        and small MDPs). The stopping rule is then checked with one Jacobi backup of the
+        Gauss–Seidel iterate, so the guarantee is the same.
+    callback : callable, optional
+        ``callback(k, state)`` after iteration k, with ``state.V``, ``state.residual`` and
+        ``state.error_bound``; returning True stops (``converged=False``).
+
+    Returns
+    -------
+    SolverResult
+        ``history`` has ``residual`` (max|V_k+1 - V_k|), ``error_bound`` (the guaranteed
+        max|V - V*| had the method stopped there) and ``elapsed`` (seconds).
+
+    Notes
+    -----
+    Let :math:`V` be the last iterate, :math:`m, M` the minimum and maximum of :math:`TV - V`.
+    The bounds of Puterman (2005, Thm 6.6.3)
+
+    .. math::
+
+        TV + \tfrac{\gamma}{1-\gamma} m \le V^* \le TV + \tfrac{\gamma}{1-\gamma} M
+
+    hold for every :math:`V`. The method returns the midpoint
+    :math:`\hat V = TV + \tfrac{\gamma}{1-\gamma}\tfrac{m+M}{2}` and stops as soon as
+    :math:`\tfrac{\gamma}{1-\gamma}(M - m)\max(\tfrac12, \gamma) \le` ``tol``. Then
+
+    1. :math:`\max_s|\hat V(s) - V^*(s)| \le \tfrac{\gamma}{2(1-\gamma)}(M - m) \le` ``tol``;
+    2. the greedy policy :math:`\pi` of :math:`\hat V` (the same as that of :math:`TV`) satisfies
+       :math:`0 \le V^* - V^\pi \le \tfrac{\gamma}{1-\gamma}\mathrm{sp}(T^2V - TV) \le
+       \tfrac{\gamma^2}{1-\gamma}(M - m) \le` ``tol``, by the same bounds applied at
+       :math:`TV` and :math:`\mathrm{sp}(T^2 V - TV) \le \gamma\,\mathrm{sp}(TV - V)`
+       (Puterman 2005, Prop. 6.6.1), together with
+       :math:`V^\pi \ge T(TV) + \tfrac{\gamma}{1-\gamma}\min(T^2V - TV)`.
+
+    Peers that stop on the span but return :math:`TV` uncorrected are off by up to
+    :math:`\tfrac{\gamma}{1-\gamma}\max|m|` — a constant, often large. If round-off keeps the
+    span from falling below what ``tol`` needs (e.g. ``tol=1e-8`` at :math:`\gamma = 0.9999`
+    with :math:`|V| \sim 10^4`), the method stops with ``converged=False`` and says so.
+
+    With :math:`\gamma = 1` no such bound exists: ``tol`` bounds the residual
+    :math:`\max|TV - V|` and the message says so.
+
+    References
+    ----------
+    Puterman, M. L. (2005). *Markov Decision Processes*, §6.3 and §6.6. Wiley.
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0, 1]; P[1, :] = [0, 1]
+    >>> mdp = mt.MDP(P, [[5.0, 10.0], [-1.0, -1.0]], 0.95)   # Puterman (2005), §3.1
+    >>> result = mt.value_iteration(mdp, tol=1e-9)
+    >>> result.converged, np.round(result.V, 6), result.policy
+    (True, array([ -8.571429, -20.      ]), array([0, 0]))
+    >>> result.error_bound <= 1e-9
+    True
+    """
+    tol = val.check_positive(tol, "tol")
+    V = _initial_values(mdp, V0)
+    backup = _Backup(mdp)
+    TV = np.empty_like(V)
+    rule = SpanRule(mdp.gamma, tol, mdp.n_states)
+    if max_iter is None:
+        span0 = float(np.ptp(backup.max(V, out=TV)[0] - V))
+        max_iter = default_max_iter(mdp.gamma, tol, span0)
+    max_iter = val.check_positive(max_iter, "max_iter", integer=True)
+    sweep = _gauss_seidel_sweep(mdp) if gauss_seidel else None
+    elapsed, start = [], time.perf_counter()
+    converged, by_callback, k = False, False, 0
+    for k in range(1, max_iter + 1):
+        if sweep is not None:
+            V_next = sweep(V)  # one in-place sweep; the rule checks a Jacobi backup of it
+            backup.max(V_next, out=TV)
+            done = rule.update(k, V_next, TV)
+            rule.residual[-1] = float(np.abs(V_next - V).max())
+        else:
+            backup.max(V, out=TV)
+            done = rule.update(k, V, TV)
+            V_next = TV
+        elapsed.append(time.perf_counter() - start)
+        if done:
+            converged = True
+            V = rule.corrected(TV)
+            break
+        if rule.stop_reason:
+            V = V_next.copy()
+            break
+        if callback is not None and callback(k, callback_state(V=V_next, residual=rule.residual[-1],
+                                                               error_bound=rule.bound[-1])):
+            by_callback = True
+            V = V_next.copy()
+            break
+        if sweep is not None:
+            V = V_next
+        else:
+            V, TV = TV, V
+    else:
+        V = V_next.copy()
+    if converged:
+        message = rule.converged_message()
+    elif by_callback:
+        message = MESSAGES["callback"].format(k=k)
+    else:
+        message = rule.failure_message(k, max_iter, float(np.abs(TV).max()))
+    _warn_if_stopped(converged, message, by_callback)
+    return _finish(mdp, "value_iteration", V, k, converged, message, rule.history(elapsed),
+                   rule.error_bound if converged else None)
+
+
+def _gauss_seidel_sweep(mdp):
+    """A function V -> V' doing one Gauss–Seidel sweep in state order (state-major rows)."""
+    S, A = mdp.n_states, mdp.n_actions
+    op = sp.csr_array(mdp._op)
+    perm = (np.arange(S)[:, None] + S * np.arange(A)[None, :]).ravel()  # state-major rows
+    P_sm = op[perm]
+    indptr, indices, data = P_sm.indptr, P_sm.indices, P_sm.data
+    R = mdp._R_am.T  # (S, A), -inf at disallowed
+    gamma = mdp.gamma
+    bounds = indptr[::A]
+
+    def sweep(V):
+        V = V.copy()
+        for s in range(S):
+            lo, hi = bounds[s], bounds[s + 1]
+            contrib = data[lo:hi] * V[indices[lo:hi]]
+            starts = indptr[s * A:(s + 1) * A] - lo
+            sums = np.add.reduceat(contrib, starts) if hi > lo else np.zeros(A)
+            sums[starts == np.append(starts[1:], hi - lo)] = 0.0  # empty rows
+            V[s] = np.max(R[s] + gamma * sums)
+        return V
+
+    return sweep
+
+
+def _policy_matrix_rows(mdp, policy):
+    """Transition matrix and rewards of a deterministic policy (CSR or dense rows of P)."""
+    rows = policy * mdp.n_states + np.arange(mdp.n_states)
+    return mdp._op[rows], mdp._R_am.reshape(-1)[rows]
+
+
+def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, callback=None):
+    r"""Modified policy iteration: a greedy step, then ``m`` partial evaluation steps.
+
+    Parameters
+    ----------
+    mdp : MDP
+    m : int
+        Applications of :math:`T^\pi` after each greedy step (``m = 0`` is value iteration).
+    tol, max_iter, V0, callback
+        As in :func:`value_iteration`; ``max_iter`` counts greedy steps.
+
+    Returns
+    -------
+    SolverResult
+        Same guarantee as :func:`value_iteration` (the rule is checked at every greedy step,
+        where :math:`TV` is computed anyway). ``history`` has ``residual``, ``error_bound``,
+        ``policy_changes`` and ``elapsed``.
+
+    References
+    ----------
+    Puterman, M. L. (2005), §6.5; Puterman & Shin (1978).
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0, 1]; P[1, :] = [0, 1]
+    >>> mdp = mt.MDP(P, [[5.0, 10.0], [-1.0, -1.0]], 0.95)
+    >>> result = mt.modified_policy_iteration(mdp, m=3)
+    >>> result.converged, np.round(result.V, 6), result.policy
+    (True, array([ -8.571429, -20.      ]), array([0, 0]))
+    """
+    m = val.check_positive(m, "m", allow_zero=True, integer=True)
+    tol = val.check_positive(tol, "tol")
+    V = _initial_values(mdp, V0)
+    backup = _Backup(mdp)
+    TV = np.empty_like(V)
+    rule = SpanRule(mdp.gamma, tol, mdp.n_states)
+    if max_iter is None:
+        span0 = float(np.ptp(backup.max(V, out=TV)[0] - V))
+        max_iter = default_max_iter(mdp.gamma, tol, span0)
+    max_iter = val.check_positive(max_iter, "max_iter", integer=True)
+    gamma = mdp.gamma
+    policy = None
+    changes, elapsed, start = [], [], time.perf_counter()
+    converged, by_callback, k = False, False, 0
+    for k in range(1, max_iter + 1):
+        _, Q = backup.max(V, out=TV)
+        new_policy = np.argmax(Q, axis=0)
+        changes.append(mdp.n_states if policy is None else int((new_policy != policy).sum()))
+        done = rule.update(k, V, TV)
+        elapsed.append(time.perf_counter() - start)
+        if done:
+            converged = True
+            V = rule.corrected(TV)
+            break
+        if rule.stop_reason:
+            V = TV.copy()
+            break
+        if policy is None or changes[-1]:
+            policy = new_policy
+            P_pi, R_pi = _policy_matrix_rows(mdp, policy)
+        V = TV.copy()
+        for _ in range(m):
+            V = R_pi + gamma * (P_pi @ V)
+        if callback is not None and callback(k, callback_state(V=V, residual=rule.residual[-1],
+                                                               error_bound=rule.bound[-1],
+                                                               policy=policy)):
+            by_callback = True
+            break
+    if converged:
+        message = rule.converged_message()
+    elif by_callback:
+        message = MESSAGES["callback"].format(k=k)
+    else:
+        message = rule.failure_message(k, max_iter, float(np.abs(V).max()))
+    _warn_if_stopped(converged, message, by_callback)
+    history = rule.history(elapsed)
+    history["policy_changes"] = np.array(changes)
+    return _finish(mdp, "modified_policy_iteration", V, k, converged, message, history,
+                   rule.error_bound if converged else None)
+
+
+def proper_policy(mdp):
+    """A deterministic policy that reaches a terminal state from every state that can.
+
+    Breadth-first search backwards from the terminal states over the union of allowed
+    transitions; each state takes the lowest allowed action that moves it, with positive
+    probability, to a state one step closer. States that cannot reach a terminal state at all
+    get the greedy action on R.
+    """
+    S, A = mdp.n_states, mdp.n_actions
+    policy = np.argmax(mdp._R_am, axis=0)
+    T = mdp.terminal
+    if not T.any():
+        return policy
+    op = sp.csr_array(mdp._op)
+    allowed_rows = mdp.allowed.T.reshape(-1).astype(np.float64)
+    union = sp.csr_array(sp.diags_array(allowed_rows) @ op)
+    union.data = (union.data > 0).astype(np.float64)
+    # state graph s -> s2 when some allowed action of s reaches s2; reverse it for the search
+    selector = sp.csr_array((np.ones(A * S), (np.tile(np.arange(S), A), np.arange(A * S))),
+                            shape=(S, A * S))
+    rev = (selector @ union).T.tocsr()
+    n_term = int(T.sum())
+    extra = sp.csr_array((np.ones(n_term), (np.full(n_term, S), np.flatnonzero(T))),
+                         shape=(S + 1, S + 1))
+    rev = sp.block_array([[rev, None], [None, sp.csr_array((1, 1))]], format="csr") + extra
+    order, pred = csgraph.breadth_first_order(rev, S, directed=True, return_predecessors=True)
+    reached = order[(order < S)]
+    movers = reached[~T[reached]]
+    target = pred[movers]
+    # lowest allowed action of each mover that reaches its predecessor with positive probability
+    hits = np.stack([(union[a * S + movers, target] > 0) for a in range(A)])
+    policy[movers] = np.argmax(hits, axis=0)
+    return policy
+
+
+def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback=None):
+    r"""Howard's policy iteration with exact evaluation.
+
+    Parameters
+    ----------
+    mdp : MDP
+    policy0 : array_like of int (S,), optional
+        Initial policy. Default: greedy on R for :math:`\gamma < 1`; for :math:`\gamma = 1` a
+        proper policy found by breadth-first search backwards from the terminal states (so
+        that episodic problems start from a policy with a finite value).
+    max_iter : int, optional
+        Maximum improvement steps (default 10 000; Howard's method needs far fewer in practice).
+    tie_tol : float, optional
+        An action replaces the current one only if its Q-value is larger by more than
+        ``tie_tol`` (default ``1e-10 * max(1, max|V|)``), so ties and round-off never make the
+        policy cycle. At termination :math:`\max_s (TV^\pi - V^\pi)(s) \le` ``tie_tol``, hence
+        :math:`V^* - V^\pi \le` ``tie_tol``/(1 - gamma) for :math:`\gamma < 1`.
+    callback : callable, optional
+        ``callback(k, state)`` with ``state.V``, ``state.policy``, ``state.policy_changes``.
+
+    Returns
+    -------
+    SolverResult
+        ``history``: ``policy_changes`` (states whose action changed at each improvement),
+        ``J`` (:math:`\mu^\top V^{\pi_k}`, non-decreasing), ``elapsed``.
+
+    Raises
+    ------
+    ImproperPolicyError
+        With :math:`\gamma = 1` when some state cannot reach a terminal state under any policy
+        (or ``policy0`` is improper).
+
+    References
+    ----------
+    Howard (1960); Puterman (2005), §6.4.
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0, 1]; P[1, :] = [0, 1]
+    >>> mdp = mt.MDP(P, [[5.0, 10.0], [-1.0, -1.0]], 0.95)
+    >>> result = mt.policy_iteration(mdp)
+    >>> result.policy, np.round(result.V, 6), result.history["policy_changes"]
+    (array([0, 0]), array([ -8.571429, -20.      ]), array([1, 0]))
+    """
+    S = mdp.n_states
+    if policy0 is None:
+        policy = proper_policy(mdp) if mdp.gamma == 1.0 else np.argmax(mdp._R_am, axis=0)
+    else:
+        val.as_policy_matrix(mdp, policy0, "policy0")
+        if np.asarray(policy0).ndim != 1:
+            raise val.MDPValidationError("policy0 must be a deterministic policy (int array (S,))")
+        policy = np.array(policy0, dtype=np.intp)
+        policy[mdp.terminal] = np.argmax(mdp.allowed[mdp.terminal], axis=1)
+    max_iter = val.check_positive(10_000 if max_iter is None else max_iter, "max_iter", integer=True)
+    if tie_tol is not None:
+        tie_tol = val.check_positive(tie_tol, "tie_tol", allow_zero=True)
+    backup = _Backup(mdp)
+    N = np.flatnonzero(~mdp.terminal)
+    changes, J, elapsed, start = [], [], [], time.perf_counter()
+    converged, by_callback, k = False, False, 0
+    V = np.zeros(S)
+    for k in range(1, max_iter + 1):
+        P_pi, R_pi = _policy_matrix_rows(mdp, policy)
+        if mdp.gamma == 1.0:
+            check_proper(mdp, P_pi, "policy " + ("policy0" if k == 1 and policy0 is not None
+                                                 else f"at improvement step {k - 1}"))
+        V = np.zeros(S)
+        P_NN = sp.csr_array(P_pi[N][:, N]) if sp.issparse(P_pi) else P_pi[np.ix_(N, N)]
+        if not mdp.is_sparse and sp.issparse(P_NN):
+            P_NN = P_NN.toarray()  # dense MDPs multiplied through CSR still solve densely
+        V[N] = solve_chain(P_NN, R_pi[N], mdp.gamma)
+        J.append(float(mdp.mu @ V))
+        Q = backup.q(V)
+        current = Q[policy, np.arange(S)]
+        best = Q.max(axis=0)
+        tol_k = 1e-10 * max(1.0, float(np.abs(V).max())) if tie_tol is None else tie_tol
+        improve = best > current + tol_k
+        n_changed = int(improve.sum())
+        changes.append(n_changed)
+        elapsed.append(time.perf_counter() - start)
+        if n_changed == 0:
+            converged = True
+            break
+        policy = np.where(improve, np.argmax(Q, axis=0), policy)
+        if callback is not None and callback(k, callback_state(V=V, policy=policy,
+                                                               policy_changes=n_changed)):
+            by_callback = True
+            break
+    if converged:
+        message = MESSAGES["stable"].format(k=k - 1)
+    elif by_callback:
+        message = MESSAGES["callback"].format(k=k)
+    else:
+        message = MESSAGES["max_iter"].format(max_iter=max_iter,
+                                              detail=f"{changes[-1]} states still improving")
+    _warn_if_stopped(converged, message, by_callback)
+    history = {"policy_changes": np.array(changes), "J": np.array(J), "elapsed": np.array(elapsed)}
+    Q = backup.q(V)
+    bound = None
+    if converged and mdp.gamma < 1.0:  # V* - V <= max(TV - V) / (1 - gamma)
+        bound = max(0.0, float((Q.max(axis=0) - V).max())) / (1.0 - mdp.gamma)
+    return SolverResult(V=V, Q=Q.T.copy(), policy=policy, iterations=k, converged=converged,
+                        method="policy_iteration", message=message, history=history,
+                        error_bound=bound)
+
+
+def solve(mdp, method="policy_iteration", **options):
+    """Solve an MDP with the solver named ``method``; ``options`` go to that solver.
+
+    Parameters
+    ----------
+    mdp : MDP
+    method : str
+        One of ``"value_iteration"``, ``"policy_iteration"``, ``"modified_policy_iteration"``,
+        ``"linear_programming"``, ``"backward_induction"``, ``"relative_value_iteration"``,
+        ``"soft_value_iteration"``.
+    **options
+        Keyword arguments of the solver (``horizon`` for backward induction, ``beta`` for
+        soft value iteration, ...).
+
+    Returns
+    -------
+    SolverResult
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> mdp = mt.MDP(np.ones((1, 2, 1)), [[1.0, 2.0]], 0.5)
+    >>> mt.solve(mdp, method="linear_programming").V
+    array([4.])
+    >>> mt.solve(mdp, method="simplex")
+    Traceback (most recent call last):
+    ...
+    ValueError: method must be one of 'backward_induction', 'linear_programming', 'modified_policy_iteration', 'policy_iteration', 'relative_value_iteration', 'soft_value_iteration', 'value_iteration'; got 'simplex'
+    """
+    from .solvers import SOLVERS
+    if method not in SOLVERS:
+        valid = ", ".join(repr(name) for name in sorted(SOLVERS))
+        raise ValueError(f"method must be one of {valid}; got {method!r}")
+    return SOLVERS[method](mdp, **options)

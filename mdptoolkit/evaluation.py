@@ -1,0 +1,356 @@
+r"""Exact policy evaluation: values, action values, occupancy and expected return.
+
+For a policy :math:`\pi` let :math:`P_\pi(s, s') = \sum_a \pi(a|s) P(s'|s, a)` and
+:math:`R_\pi(s) = \sum_a \pi(a|s) R(s, a)`. Then
+
+.. math::
+
+    (I - \gamma P_\pi) V^\pi = R_\pi, \qquad
+    (I - \gamma P_\pi)^\top d^\pi = \mu, \qquad J(\pi) = \mu^\top V^\pi = (d^\pi)^\top R_\pi .
+
+Terminal states are removed from both systems (their value and occupancy are 0). The direct
+method chooses its solver from the chain's structure:
+
+- acyclic chain (every strongly connected component a single state, as in finite trees,
+  finite-horizon unrollings and language MDPs): a triangular back substitution in topological
+  order, linear in the number of transitions;
+- sparse MDP: a sparse LU factorization (SuperLU);
+- dense MDP: a dense LAPACK solve.
+
+With :math:`\gamma = 1` the system is nonsingular exactly when every non-terminal state reaches a
+terminal state with positive probability, i.e. when the policy is *proper*; otherwise
+:class:`~mdptoolkit.ImproperPolicyError` names a state that never does. The regularized
+objective with temperature :math:`\beta > 0` uses
+:math:`R^\beta_\pi(s) = R_\pi(s) - \beta\, \mathrm{KL}(\pi(\cdot|s) \,\|\, \pi_{ref}(\cdot|s))`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+import scipy.sparse.linalg as spla
+
+from . import _validation as val
+from .exceptions import ConvergenceWarning, ImproperPolicyError, MDPValidationError
+
+__all__ = ["evaluate_policy", "evaluate_q", "occupancy", "expected_return"]
+
+
+# ---------------------------------------------------------------------- the policy's chain
+def policy_chain(mdp, pi):
+    """(P_pi, R0_pi): the policy's transition matrix (CSR when the MDP multiplies through CSR,
+    else dense (S, S)) and its expected reward (S,). ``pi`` is an (S, A) matrix."""
+    S, A = mdp.n_states, mdp.n_actions
+    R_pi = np.einsum("sa,sa->s", pi, mdp._R0)
+    deterministic = bool((pi.max(axis=1) == 1.0).all())
+    if sp.issparse(mdp._op):
+        if deterministic:
+            rows = np.argmax(pi, axis=1) * S + np.arange(S)
+            P_pi = mdp._op[rows]
+        else:
+            s_idx, a_idx = np.nonzero(pi)
+            Pi = sp.csr_array((pi[s_idx, a_idx], (s_idx, a_idx * S + s_idx)), shape=(S, A * S))
+            P_pi = Pi @ mdp._op
+        return sp.csr_array(P_pi), R_pi
+    if deterministic:
+        P_pi = mdp._Pam[np.argmax(pi, axis=1), np.arange(S)]
+    else:
+        P_pi = np.einsum("sa,ast->st", pi, mdp._Pam, optimize=True)
+    return P_pi, R_pi
+
+
+def kl_to_reference(mdp, pi, beta, reference):
+    """Per-state KL(pi(.|s) || ref(.|s)) (S,), 0 at terminal states; checks absolute continuity."""
+    ref = val.as_reference(mdp, reference)
+    support = pi > 0
+    bad = support & (ref <= 0) & ~mdp.terminal[:, None]
+    if bad.any():
+        s, a = np.argwhere(bad)[0]
+        raise MDPValidationError(f"policy must be absolutely continuous w.r.t. the reference "
+                                 f"(KL is infinite otherwise); got pi[{s}, {a}] = "
+                                 f"{val.fmt_num(pi[s, a])} where reference[{s}, {a}] = 0")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(support, pi * (np.log(np.where(support, pi, 1.0))
+                                        - np.log(np.where(support, ref, 1.0))), 0.0)
+    kl = terms.sum(axis=1)
+    kl[mdp.terminal] = 0.0
+    return kl
+
+
+def regularized_reward(mdp, pi, R_pi, beta, reference):
+    beta = val.check_beta(beta)
+    if beta == 0.0:
+        if reference is not None:
+            val.as_reference(mdp, reference)
+        return R_pi
+    return R_pi - beta * kl_to_reference(mdp, pi, beta, reference)
+
+
+def _graph(P_pi):
+    """Sparse 0/1 adjacency of the chain (s -> s' when P_pi[s, s'] > 0)."""
+    G = sp.csr_array(P_pi) if not sp.issparse(P_pi) else P_pi.copy()
+    G.data = (G.data > 0).astype(np.float64)
+    G.eliminate_zeros()
+    return G
+
+
+def check_proper(mdp, P_pi, what="policy"):
+    """With gamma = 1, raise ImproperPolicyError unless every state reaches a terminal state."""
+    S = mdp.n_states
+    T = mdp.terminal
+    G = _graph(P_pi)
+    # reverse edges plus a super-source S pointing at every terminal state
+    rev = G.T.tocsr()
+    extra = sp.csr_array((np.ones(int(T.sum())), (np.full(int(T.sum()), S), np.flatnonzero(T))),
+                         shape=(S + 1, S + 1))
+    rev = sp.block_array([[rev, None], [None, sp.csr_array((1, 1))]], format="csr") + extra
+    reached = np.zeros(S + 1, bool)
+    reached[csgraph.breadth_first_order(rev, S, directed=True, return_predecessors=False)] = True
+    stuck = ~reached[:S]
+    if stuck.any():
+        s = int(np.argmax(stuck))
+        name = f" ({mdp.state_names[s]})" if mdp.state_names else ""
+        hint = ("; mark terminal states with terminal=..., use gamma < 1, or "
+                "relative_value_iteration for the average-reward criterion") if not T.any() else ""
+        raise ImproperPolicyError(
+            f"{what} is improper: state {s}{name} never reaches a terminal state under it "
+            f"({int(stuck.sum())} such states), so with gamma = 1 its value is undefined{hint}")
+
+
+def _topological_order(M_off):
+    """Order of states with successors first, or None when the chain has a cycle.
+
+    ``M_off`` is the sparse adjacency without self-loops. Uses the strongly connected
+    components (all singletons iff acyclic); their labels are checked to be a topological
+    order before use.
+    """
+    n = M_off.shape[0]
+    n_comp, labels = csgraph.connected_components(M_off, directed=True, connection="strong")
+    if n_comp != n:
+        return None
+    coo = M_off.tocoo()
+    if coo.nnz and not (labels[coo.row] > labels[coo.col]).all():
+        if (labels[coo.row] < labels[coo.col]).all():
+            labels = -labels
+        else:  # pragma: no cover - SciPy's labelling has always been topological
+            return None
+    return np.argsort(labels, kind="stable")
+
+
+def solve_chain(P_NN, b, gamma, *, transpose=False):
+    """Solve (I - gamma P_NN) x = b, or its transpose, choosing the solver by structure."""
+    n = b.shape[0]
+    if n == 0:
+        return b.copy()
+    sparse = sp.issparse(P_NN)
+    G = _graph(P_NN)
+    G.setdiag(0)
+    G.eliminate_zeros()
+    order = _topological_order(G)
+    if sparse:
+        M = (sp.eye_array(n, format="csr") - gamma * P_NN).tocsr()
+    else:
+        M = np.eye(n) - gamma * P_NN
+    if order is not None:
+        # rows in successor-first order: M[order][:, order] is lower triangular
+        Mp = M[order][:, order]
+        if transpose:
+            Mp = Mp.T
+        lower = not transpose
+        x = np.empty(n)
+        if sparse:
+            x[order] = spla.spsolve_triangular(sp.csr_array(Mp), b[order], lower=lower)
+        else:
+            x[order] = scipy.linalg.solve_triangular(Mp, b[order], lower=lower, check_finite=False)
+        return x
+    if transpose:
+        M = M.T
+    if sparse:
+        return spla.splu(sp.csc_array(M)).solve(b)
+    return scipy.linalg.solve(M, b, check_finite=False)
+
+
+# ---------------------------------------------------------------------- public functions
+def evaluate_policy(mdp, policy, *, method="direct", tol=1e-10, max_iter=None, beta=0.0,
+                    reference=None):
+    r"""Value :math:`V^\pi` of a policy, exactly or iteratively.
+
+    Parameters
+    ----------
+    mdp : MDP
+    policy : array_like
+        Deterministic int (S,) or stochastic (S, A).
+    method : {"direct", "iterative"}
+        ``"direct"`` solves :math:`(I - \gamma P_\pi) V = R_\pi` (triangular back substitution
+        for acyclic chains, sparse LU for sparse MDPs, dense LAPACK otherwise).
+        ``"iterative"`` applies :math:`T^\pi` until the a-posteriori bound below is under ``tol``.
+    tol : float
+        Iterative method only. For :math:`\gamma < 1` the returned V satisfies
+        :math:`\max_s |V(s) - V^\pi(s)| \le` ``tol`` (span bound with the MacQueen midpoint, as in
+        :func:`value_iteration`); for :math:`\gamma = 1` ``tol`` bounds the residual
+        :math:`\max_s |T^\pi V - V|`.
+    max_iter : int, optional
+        Iterative method only; default the a-priori count that suffices for :math:`\gamma < 1`
+        (100 000 when :math:`\gamma = 1`). A :class:`ConvergenceWarning` is issued when reached.
+    beta : float
+        Temperature of the regularized objective (0: the plain return).
+    reference : array_like (S, A), optional
+        Reference policy of the regularization; default uniform over allowed actions.
+
+    Returns
+    -------
+    V : ndarray (S,)
+
+    Raises
+    ------
+    ImproperPolicyError
+        With :math:`\gamma = 1`, when some state never reaches a terminal state under the policy
+        (both methods).
+    MDPValidationError
+        For a malformed policy, or one that puts mass where the reference has none (beta > 0).
+
+    Examples
+    --------
+    Sutton & Barto (2018), Example 4.1: on the 4x4 grid the equiprobable random policy has value
+    -14 next to the terminal corners.
+
+    >>> import numpy as np, mdptoolkit as mt
+    >>> S, A = 16, 4
+    >>> moves = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+    >>> P = np.zeros((S, A, S))
+    >>> for s in range(S):
+    ...     r, c = divmod(s, 4)
+    ...     for a, (dr, dc) in enumerate(moves):
+    ...         r2, c2 = min(max(r + dr, 0), 3), min(max(c + dc, 0), 3)
+    ...         P[s, a, 4 * r2 + c2] = 1
+    >>> terminal = np.zeros(S, bool); terminal[[0, 15]] = True
+    >>> mdp = mt.MDP(P, -np.ones((S, A)), 1.0, terminal=terminal)
+    >>> V = mt.evaluate_policy(mdp, np.full((S, A), 0.25))
+    >>> np.round(V.reshape(4, 4))
+    array([[  0., -14., -20., -22.],
+           [-14., -18., -20., -20.],
+           [-20., -20., -18., -14.],
+           [-22., -20., -14.,   0.]])
+    """
+    pi = val.as_policy_matrix(mdp, policy)
+    if method not in ("direct", "iterative"):
+        raise ValueError(f"method must be 'direct' or 'iterative'; got {method!r}")
+    P_pi, R_pi = policy_chain(mdp, pi)
+    R_pi = regularized_reward(mdp, pi, R_pi, beta, reference)
+    gamma = mdp.gamma
+    if gamma == 1.0:
+        check_proper(mdp, P_pi)
+    if method == "iterative":
+        return _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter)
+    N = np.flatnonzero(~mdp.terminal)
+    V = np.zeros(mdp.n_states)
+    V[N] = solve_chain(_restrict(P_pi, N), R_pi[N], gamma)
+    return V
+
+
+def _restrict(P_pi, N):
+    if sp.issparse(P_pi):
+        return sp.csr_array(P_pi[N][:, N])
+    return P_pi[np.ix_(N, N)]
+
+
+def _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter):
+    tol = val.check_positive(tol, "tol")
+    gamma = mdp.gamma
+    span0 = np.ptp(R_pi) + 1e-300
+    if max_iter is None:
+        max_iter = default_max_iter(gamma, tol, span0)
+    max_iter = val.check_positive(max_iter, "max_iter", integer=True)
+    V = np.zeros(mdp.n_states)
+    for _ in range(max_iter):
+        V_new = R_pi + gamma * (P_pi @ V)
+        diff = V_new - V
+        if gamma < 1.0:
+            lo, hi = diff.min(), diff.max()
+            factor = gamma / (1.0 - gamma)
+            if factor * (hi - lo) / 2 <= tol:
+                out = V_new + factor * (hi + lo) / 2
+                out[mdp.terminal] = 0.0
+                return out
+        elif np.abs(diff).max() <= tol:
+            return V_new
+        V = V_new
+    warnings.warn(f"iterative evaluation stopped: max_iter={max_iter} reached before tol={tol:g}",
+                  ConvergenceWarning, stacklevel=3)
+    return V
+
+
+def default_max_iter(gamma, tol, span0, cap=1_000_000, gamma1=100_000):
+    """Iterations after which gamma/(1-gamma) * gamma**k * span0 <= tol (the span contracts by
+    at least gamma per step), capped; ``gamma1`` when gamma = 1."""
+    if gamma >= 1.0:
+        return gamma1
+    if gamma == 0.0:
+        return 2
+    need = np.log(tol * (1 - gamma) / (gamma * max(span0, 1e-300))) / np.log(gamma)
+    return int(min(cap, max(2, np.ceil(need) + 2)))
+
+
+def evaluate_q(mdp, policy, *, beta=0.0, reference=None):
+    r"""Action values :math:`Q^\pi(s, a) = R(s, a) + \gamma \sum_{s'} P(s'|s,a) V^\pi(s')`.
+
+    With ``beta > 0`` this is the soft action value: the KL term of a state is charged in
+    :math:`V^\pi(s) = \sum_a \pi(a|s) (Q^\pi(s,a) - \beta \log(\pi(a|s)/\pi_{ref}(a|s)))`.
+    Disallowed actions get ``-inf``.
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> mdp = mt.MDP(np.ones((1, 2, 1)), [[1.0, 2.0]], 0.5)
+    >>> mt.evaluate_q(mdp, np.array([1]))  # V = 2 / (1 - 0.5) = 4
+    array([[3., 4.]])
+    """
+    from .operators import q_values
+    V = evaluate_policy(mdp, policy, beta=beta, reference=reference)
+    return q_values(mdp, V)
+
+
+def occupancy(mdp, policy):
+    r"""Discounted state occupancy :math:`d^\pi(s) = \sum_t \gamma^t \Pr(s_t = s)`, :math:`s_0 \sim \mu`.
+
+    Unnormalized (it sums to :math:`1/(1-\gamma)` without terminal states); with
+    :math:`\gamma = 1` it is the expected number of visits. Terminal states get 0.
+
+    Raises
+    ------
+    ImproperPolicyError
+        With :math:`\gamma = 1` and an improper policy.
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> mdp = mt.MDP(np.ones((1, 1, 1)), [[1.0]], 0.5)
+    >>> mt.occupancy(mdp, np.array([0]))
+    array([2.])
+    """
+    pi = val.as_policy_matrix(mdp, policy)
+    P_pi, _ = policy_chain(mdp, pi)
+    if mdp.gamma == 1.0:
+        check_proper(mdp, P_pi)
+    N = np.flatnonzero(~mdp.terminal)
+    d = np.zeros(mdp.n_states)
+    d[N] = solve_chain(_restrict(P_pi, N), mdp.mu[N], mdp.gamma, transpose=True)
+    return d
+
+
+def expected_return(mdp, policy, *, beta=0.0, reference=None):
+    r"""Expected return :math:`J(\pi) = \mu^\top V^\pi` (of the regularized objective if ``beta > 0``).
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> mdp = mt.MDP(np.ones((1, 2, 1)), [[1.0, 2.0]], 0.5)
+    >>> float(mt.expected_return(mdp, np.array([1])))
+    4.0
+    """
+    V = evaluate_policy(mdp, policy, beta=beta, reference=reference)
+    return float(mdp.mu @ V)

@@ -1,0 +1,123 @@
+"""Solver results: frozen dataclasses with a summary-first repr."""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+__all__ = ["SolverResult", "MESSAGES"]
+
+#: The one table of solver messages.
+MESSAGES = {
+    "span": "converged: span bound gamma/(1-gamma)*span(TV - V) = {value:.3g} <= tol = {tol:g} "
+            "(max|V - V*| <= {bound:.3g})",
+    "residual": "converged: max|V_k+1 - V_k| = {value:.3g} <= tol = {tol:g} (gamma = 1: tol bounds "
+                "the Bellman residual, not the distance to V*)",
+    "stable": "converged: policy stable after {k} improvement steps (exact evaluation)",
+    "horizon": "converged: {k} backward steps (exact)",
+    "gain": "converged: span(T V - V) bounds the gain to within {value:.3g} <= tol = {tol:g}",
+    "lp": "converged: HiGHS status {status} ({detail}); greedy policy evaluated exactly",
+    "max_iter": "stopped: max_iter={max_iter} reached; {detail}",
+    "stalled": "stopped: {what} stalled at {value:.3g} for {patience} iterations, above the {need:.3g} "
+               "that tol = {tol:g} needs ({why})",
+    "diverged": "stopped: values diverged at iteration {k} (max|V| = {value:.3g}); {why}",
+    "callback": "stopped: callback returned True at iteration {k}",
+    "lp_failed": "stopped: HiGHS status {status}: {detail}",
+}
+
+
+def _freeze(value):
+    if isinstance(value, np.ndarray):
+        value = value.view()
+        value.flags.writeable = False
+    return value
+
+
+def _describe(array):
+    array = np.asarray(array)
+    if array.size == 0:
+        return f"array(shape={array.shape})"
+    if array.size <= 6 and array.ndim == 1:
+        return np.array2string(array, precision=4, separator=", ")
+    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+    if finite.size == 0:
+        return f"array(shape={array.shape}, dtype={array.dtype})"
+    return (f"array(shape={array.shape}, dtype={array.dtype}, "
+            f"min={finite.min():.4g}, max={finite.max():.4g})")
+
+
+@dataclass(frozen=True, repr=False)
+class SolverResult:
+    r"""What every dynamic-programming solver returns.
+
+    Attributes
+    ----------
+    V : ndarray (S,)
+        Values (for :func:`~mdptoolkit.backward_induction`: (horizon + 1, S); for
+        :func:`~mdptoolkit.relative_value_iteration`: the bias, with ``V[0] = 0``).
+    Q : ndarray (S, A)
+        Action values computed from ``V`` (``-inf`` at disallowed actions).
+    policy : ndarray
+        Int (S,) for deterministic solvers, (S, A) for soft ones, (horizon, S) for backward
+        induction.
+    iterations : int
+        Number of iterations (backups, improvement steps or simplex iterations).
+    converged : bool
+        True only when the method's stopping guarantee holds (see ``message``).
+    method : str
+        The solver's function name.
+    message : str
+        Why the solver stopped, from :data:`MESSAGES`.
+    history : Mapping[str, ndarray]
+        One 1-D array per recorded quantity with one entry per iteration, ready to plot.
+    error_bound : float or None
+        A guaranteed bound on :math:`\max_s |V(s) - V^*(s)|` when the method gives one.
+    occupancy : ndarray (S, A) or None
+        Discounted state–action occupancy (set by :func:`~mdptoolkit.linear_programming`).
+    gain : float or None
+        Optimal average reward (set by :func:`~mdptoolkit.relative_value_iteration`).
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> mdp = mt.MDP(np.ones((1, 2, 1)), [[1.0, 2.0]], 0.5)
+    >>> result = mt.policy_iteration(mdp)
+    >>> result.converged, result.policy, result.V
+    (True, array([1]), array([4.]))
+    >>> sorted(result.history)
+    ['J', 'elapsed', 'policy_changes']
+    """
+
+    V: np.ndarray
+    Q: np.ndarray
+    policy: np.ndarray
+    iterations: int
+    converged: bool
+    method: str
+    message: str
+    history: Mapping[str, np.ndarray] = field(default_factory=dict)
+    error_bound: float | None = None
+    occupancy: np.ndarray | None = None
+    gain: float | None = None
+
+    def __post_init__(self):
+        for name in ("V", "Q", "policy", "occupancy"):
+            object.__setattr__(self, name, _freeze(getattr(self, name)))
+        history = {k: _freeze(np.asarray(v)) for k, v in dict(self.history).items()}
+        object.__setattr__(self, "history", types.MappingProxyType(history))
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}(method={self.method!r}, converged={self.converged}, "
+                 f"iterations={self.iterations},",
+                 f"    message={self.message!r},"]
+        if self.error_bound is not None:
+            lines.append(f"    error_bound={self.error_bound:.3g},")
+        if self.gain is not None:
+            lines.append(f"    gain={self.gain:.10g},")
+        lines.append(f"    V={_describe(self.V)},")
+        lines.append(f"    policy={_describe(self.policy)},")
+        lines.append(f"    history keys={sorted(self.history)})")
+        return "\n".join(lines)
