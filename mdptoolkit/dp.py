@@ -295,9 +295,10 @@ def proper_policy(mdp):
     """A deterministic policy that reaches a terminal state from every state that can.
 
     Breadth-first search backwards from the terminal states over the union of allowed
-    transitions; each state takes the lowest allowed action that moves it, with positive
-    probability, to a state one step closer. States that cannot reach a terminal state at all
-    get the greedy action on R.
+    transitions gives each state its distance (in steps) to the nearest terminal state; each
+    state then takes the allowed action with the largest probability of moving strictly
+    closer, which is positive wherever the distance is finite, so the policy is proper there.
+    States that cannot reach a terminal state at all get the greedy action on R.
     """
     S, A = mdp.n_states, mdp.n_actions
     policy = np.argmax(mdp._R_am, axis=0)
@@ -305,24 +306,25 @@ def proper_policy(mdp):
     if not T.any():
         return policy
     op = sp.csr_array(mdp._op)
-    allowed_rows = mdp.allowed.T.reshape(-1).astype(np.float64)
-    union = sp.csr_array(sp.diags_array(allowed_rows) @ op)
-    union.data = (union.data > 0).astype(np.float64)
+    allowed_rows = mdp.allowed.T.reshape(-1)
     # state graph s -> s2 when some allowed action of s reaches s2; reverse it for the search
-    selector = sp.csr_array((np.ones(A * S), (np.tile(np.arange(S), A), np.arange(A * S))),
-                            shape=(S, A * S))
-    rev = (selector @ union).T.tocsr()
+    coo = op.tocoo()
+    keep = allowed_rows[coo.row] & (coo.data > 0)
+    src, dst = coo.row[keep] % S, coo.col[keep]
     n_term = int(T.sum())
-    extra = sp.csr_array((np.ones(n_term), (np.full(n_term, S), np.flatnonzero(T))),
-                         shape=(S + 1, S + 1))
-    rev = sp.block_array([[rev, None], [None, sp.csr_array((1, 1))]], format="csr") + extra
-    order, pred = csgraph.breadth_first_order(rev, S, directed=True, return_predecessors=True)
-    reached = order[(order < S)]
-    movers = reached[~T[reached]]
-    target = pred[movers]
-    # lowest allowed action of each mover that reaches its predecessor with positive probability
-    hits = np.stack([(union[a * S + movers, target] > 0) for a in range(A)])
-    policy[movers] = np.argmax(hits, axis=0)
+    rev = sp.csr_array((np.ones(src.size + n_term),
+                        (np.concatenate([dst, np.full(n_term, S)]),
+                         np.concatenate([src, np.flatnonzero(T)]))), shape=(S + 1, S + 1))
+    dist = csgraph.shortest_path(rev, method="D", unweighted=True, indices=S)[:S]
+    # probability of moving strictly closer, for every (action, state) row
+    closer = np.zeros(A * S)
+    moves = coo.row[keep]
+    gain = dist[dst] < dist[src]
+    np.add.at(closer, moves[gain], coo.data[keep][gain])
+    closer = closer.reshape(A, S)
+    closer[~mdp.allowed.T] = -1.0
+    movers = np.isfinite(dist) & ~T
+    policy[movers] = np.argmax(closer[:, movers], axis=0)
     return policy
 
 
@@ -340,9 +342,12 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
         Maximum improvement steps (default 10 000; Howard's method needs far fewer in practice).
     tie_tol : float, optional
         An action replaces the current one only if its Q-value is larger by more than
-        ``tie_tol`` (default ``1e-10 * max(1, max|V|)``), so ties and round-off never make the
-        policy cycle. At termination :math:`\max_s (TV^\pi - V^\pi)(s) \le` ``tie_tol``, hence
-        :math:`V^* - V^\pi \le` ``tie_tol``/(1 - gamma) for :math:`\gamma < 1`.
+        ``tie_tol``, so exact ties and round-off never make the policy cycle. The default is
+        the round-off level of the evaluation: ``max(64 eps max(1, |V|), 4 |r| / (1 - gamma))``
+        with ``r`` the residual of the linear solve (``16 |r|`` for gamma = 1). At termination
+        :math:`\max_s (TV^\pi - V^\pi)(s) \le` ``tie_tol``, hence
+        :math:`V^* - V^\pi \le` ``tie_tol``/(1 - gamma) for :math:`\gamma < 1`; that bound is
+        reported as ``error_bound``.
     callback : callable, optional
         ``callback(k, state)`` with ``state.V``, ``state.policy``, ``state.policy_changes``.
 
@@ -402,7 +407,7 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
         Q = backup.q(V)
         current = Q[policy, np.arange(S)]
         best = Q.max(axis=0)
-        tol_k = 1e-10 * max(1.0, float(np.abs(V).max())) if tie_tol is None else tie_tol
+        tol_k = _tie_tolerance(mdp.gamma, V, current) if tie_tol is None else tie_tol
         improve = best > current + tol_k
         n_changed = int(improve.sum())
         changes.append(n_changed)
@@ -431,6 +436,14 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
     return SolverResult(V=V, Q=Q.T.copy(), policy=policy, iterations=k, converged=converged,
                         method="policy_iteration", message=message, history=history,
                         error_bound=bound)
+
+
+def _tie_tolerance(gamma, V, current):
+    """Round-off level of the advantages Q(s, a) - Q(s, pi(s)) after an exact evaluation."""
+    eps = np.finfo(float).eps
+    residual = float(np.abs(current - V).max())  # backward error of the solve
+    forward = 4 * residual / (1 - gamma) if gamma < 1 else 16 * residual
+    return max(64 * eps * max(1.0, float(np.abs(V).max())), forward)
 
 
 def solve(mdp, method="policy_iteration", **options):
