@@ -23,7 +23,7 @@ import scipy.sparse.csgraph as csgraph
 
 from . import _validation as val
 from ._stopping import SpanRule, callback_state
-from .evaluation import check_proper, default_max_iter, policy_chain, solve_chain
+from .evaluation import check_proper, default_max_iter, policy_chain, solve_values
 from .exceptions import ConvergenceWarning
 from .operators import _Backup
 from .result import MESSAGES, SolverResult
@@ -201,6 +201,13 @@ def _gauss_seidel_sweep(mdp):
         return V
 
     return sweep
+
+
+def one_hot(policy, n_actions):
+    """(S, A) matrix of a deterministic policy."""
+    pi = np.zeros((policy.size, n_actions))
+    pi[np.arange(policy.size), policy] = 1.0
+    return pi
 
 
 def _policy_matrix_rows(mdp, policy):
@@ -389,20 +396,15 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
     if tie_tol is not None:
         tie_tol = val.check_positive(tie_tol, "tie_tol", allow_zero=True)
     backup = _Backup(mdp)
-    N = np.flatnonzero(~mdp.terminal)
     changes, J, elapsed, start = [], [], [], time.perf_counter()
     converged, by_callback, k = False, False, 0
     V = np.zeros(S)
     for k in range(1, max_iter + 1):
-        P_pi, R_pi = _policy_matrix_rows(mdp, policy)
+        P_pi, R_pi = policy_chain(mdp, one_hot(policy, mdp.n_actions))
         if mdp.gamma == 1.0:
-            check_proper(mdp, P_pi, "policy " + ("policy0" if k == 1 and policy0 is not None
-                                                 else f"at improvement step {k - 1}"))
-        V = np.zeros(S)
-        P_NN = sp.csr_array(P_pi[N][:, N]) if sp.issparse(P_pi) else P_pi[np.ix_(N, N)]
-        if not mdp.is_sparse and sp.issparse(P_NN):
-            P_NN = P_NN.toarray()  # dense MDPs multiplied through CSR still solve densely
-        V[N] = solve_chain(P_NN, R_pi[N], mdp.gamma)
+            check_proper(mdp, P_pi, "policy0" if k == 1 and policy0 is not None
+                         else f"the policy at improvement step {k - 1}")
+        V = solve_values(mdp, P_pi, R_pi)
         J.append(float(mdp.mu @ V))
         Q = backup.q(V)
         current = Q[policy, np.arange(S)]

@@ -42,12 +42,12 @@ __all__ = ["evaluate_policy", "evaluate_q", "occupancy", "expected_return"]
 
 # ---------------------------------------------------------------------- the policy's chain
 def policy_chain(mdp, pi):
-    """(P_pi, R0_pi): the policy's transition matrix (CSR when the MDP multiplies through CSR,
-    else dense (S, S)) and its expected reward (S,). ``pi`` is an (S, A) matrix."""
+    """(P_pi, R_pi): the policy's transition matrix (CSR for sparse MDPs, dense (S, S) for
+    dense ones, which are solved densely) and its expected reward (S,). ``pi`` is (S, A)."""
     S, A = mdp.n_states, mdp.n_actions
     R_pi = np.einsum("sa,sa->s", pi, mdp._R0)
     deterministic = bool((pi.max(axis=1) == 1.0).all())
-    if sp.issparse(mdp._op):
+    if mdp.is_sparse:
         if deterministic:
             rows = np.argmax(pi, axis=1) * S + np.arange(S)
             P_pi = mdp._op[rows]
@@ -246,9 +246,14 @@ def evaluate_policy(mdp, policy, *, method="direct", tol=1e-10, max_iter=None, b
         check_proper(mdp, P_pi)
     if method == "iterative":
         return _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter)
+    return solve_values(mdp, P_pi, R_pi)
+
+
+def solve_values(mdp, P_pi, R_pi):
+    """V solving (I - gamma P_pi) V = R_pi on the non-terminal states, 0 on terminal ones."""
     N = np.flatnonzero(~mdp.terminal)
     V = np.zeros(mdp.n_states)
-    V[N] = solve_chain(_restrict(P_pi, N), R_pi[N], gamma)
+    V[N] = solve_chain(_restrict(P_pi, N), R_pi[N], mdp.gamma)
     return V
 
 

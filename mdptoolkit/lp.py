@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from . import _validation as val
 from .dp import policy_iteration
@@ -60,6 +59,8 @@ def linear_programming(mdp, *, options=None):
     (array([ -8.571429, -20.      ]), array([[ 1.9048,  0.    ],
            [18.0952,  0.    ]]))
     """
+    from scipy.optimize import linprog  # imported here: it takes a quarter second
+
     S, A = mdp.n_states, mdp.n_actions
     gamma = mdp.gamma
     rows = np.flatnonzero((mdp.allowed & ~mdp.terminal[:, None]).T.reshape(-1))  # action-major

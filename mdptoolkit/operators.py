@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import logsumexp
 
 from . import _validation as val
 from .exceptions import MDPValidationError
@@ -35,6 +34,15 @@ except ImportError:  # pragma: no cover - fall back to the public product
 
 __all__ = ["q_values", "bellman_optimality", "bellman_expectation", "greedy_policy",
            "optimal_actions", "soft_bellman_optimality", "softmax_policy"]
+
+
+def logsumexp(z, axis):
+    """log(sum(exp(z), axis)) computed stably; -inf where every entry is -inf."""
+    m = np.max(z, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True)) + m
+    return np.squeeze(out, axis=axis)
 
 
 class _Backup:
@@ -259,7 +267,7 @@ def softmax_policy(Q, beta, reference=None):
         with np.errstate(divide="ignore"):
             logref = np.log(ref)
     z = Q / beta + logref
-    z -= logsumexp(z, axis=1, keepdims=True)
+    z -= logsumexp(z, axis=1)[:, None]
     pi = np.exp(z)
     if not np.isfinite(pi).all():
         s = int(np.argwhere(~np.isfinite(pi))[0][0])

@@ -22,13 +22,12 @@ import time
 import warnings
 
 import numpy as np
-from scipy.special import logsumexp
 
 from . import _validation as val
 from ._stopping import SpanRule, callback_state
 from .evaluation import default_max_iter
 from .exceptions import ConvergenceWarning
-from .operators import _Backup, softmax_policy
+from .operators import _Backup, logsumexp, softmax_policy
 from .result import MESSAGES, SolverResult
 
 __all__ = ["soft_value_iteration"]
