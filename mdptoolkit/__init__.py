@@ -42,6 +42,8 @@ from .operators import (bellman_expectation, bellman_optimality, greedy_policy, 
 from .result import SolverResult
 from .soft import soft_value_iteration
 
+from . import envs  # noqa: E402  (after the core names it builds on)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -69,5 +71,6 @@ __all__ = [
     "relative_value_iteration",
     "soft_value_iteration",
     "solve",
+    "envs",
     "__version__",
 ]

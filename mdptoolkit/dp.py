@@ -132,7 +132,12 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     TV = np.empty_like(V)
     rule = SpanRule(mdp.gamma, tol, mdp.n_states)
     if max_iter is None:
-        span0 = float(np.ptp(backup.max(V, out=TV)[0] - V))
+        diff0 = backup.max(V, out=TV)[0] - V
+        span0 = float(np.ptp(diff0))
+        if gauss_seidel and mdp.gamma < 1:
+            # no span contraction for the Gauss-Seidel iterates; use the sup-norm one:
+            # span(TV_k - V_k) <= 2 (1 + gamma) |V_k - V*| <= 2 (1 + gamma) gamma^k |TV0 - V0| / (1 - gamma)
+            span0 = 4 * float(np.abs(diff0).max()) / (1 - mdp.gamma)
         max_iter = default_max_iter(mdp.gamma, tol, span0)
     max_iter = val.check_positive(max_iter, "max_iter", integer=True)
     sweep = _gauss_seidel_sweep(mdp) if gauss_seidel else None
@@ -185,6 +190,7 @@ def _gauss_seidel_sweep(mdp):
     perm = (np.arange(S)[:, None] + S * np.arange(A)[None, :]).ravel()  # state-major rows
     P_sm = op[perm]
     indptr, indices, data = P_sm.indptr, P_sm.indices, P_sm.data
+    action_of = np.repeat(np.arange(S * A) % A, np.diff(indptr))  # action of each nonzero
     R = mdp._R_am.T  # (S, A), -inf at disallowed
     gamma = mdp.gamma
     bounds = indptr[::A]
@@ -193,10 +199,7 @@ def _gauss_seidel_sweep(mdp):
         V = V.copy()
         for s in range(S):
             lo, hi = bounds[s], bounds[s + 1]
-            contrib = data[lo:hi] * V[indices[lo:hi]]
-            starts = indptr[s * A:(s + 1) * A] - lo
-            sums = np.add.reduceat(contrib, starts) if hi > lo else np.zeros(A)
-            sums[starts == np.append(starts[1:], hi - lo)] = 0.0  # empty rows
+            sums = np.bincount(action_of[lo:hi], data[lo:hi] * V[indices[lo:hi]], minlength=A)
             V[s] = np.max(R[s] + gamma * sums)
         return V
 

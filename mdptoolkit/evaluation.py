@@ -294,9 +294,10 @@ def default_max_iter(gamma, tol, span0, cap=1_000_000, gamma1=100_000):
     at least gamma per step), capped; ``gamma1`` when gamma = 1."""
     if gamma >= 1.0:
         return gamma1
-    if gamma == 0.0:
+    scale = gamma * span0
+    if scale <= tol * (1 - gamma):  # already within tol after one step (covers gamma = 0)
         return 2
-    need = np.log(tol * (1 - gamma) / (gamma * max(span0, 1e-300))) / np.log(gamma)
+    need = np.log(tol * (1 - gamma) / scale) / np.log(gamma)
     return int(min(cap, max(2, np.ceil(need) + 2)))
 
 

@@ -122,3 +122,178 @@ def to_pymdptoolbox(mdp):
     else:
         P_out = np.array(mdp.P.transpose(1, 0, 2))
     return P_out, np.array(mdp.R)
+
+
+def from_gymnasium(env_or_P, gamma, *, sparse=None, **kwargs):
+    r"""Build an :class:`~mdptoolkit.MDP` from a gymnasium toy-text environment or its ``P``.
+
+    Parameters
+    ----------
+    env_or_P : gymnasium.Env, str or dict
+        An environment with a ``P`` attribute (read through ``env.unwrapped``, so wrappers such
+        as ``TimeLimit`` are fine), an environment id for ``gymnasium.make`` (e.g.
+        ``"FrozenLake-v1"``), or the raw dict ``P[s][a] = [(prob, next_state, reward, terminated),
+        ...]`` with states ``0..S-1`` and actions ``0..A-1``.
+    gamma : float
+        Discount factor (gymnasium has none).
+    sparse : bool, optional
+        Store P as a sparse (S·A, S) matrix; default: sparse when S > 1024.
+    **kwargs
+        Passed on to :class:`~mdptoolkit.MDP`: ``mu`` (default: the environment's
+        ``initial_state_distrib`` when it has one, else uniform), ``state_names``,
+        ``action_names``. ``terminal`` and ``allowed`` are derived from ``P``.
+
+    Returns
+    -------
+    MDP
+        ``S`` states, or ``S + 1`` when an extra absorbing state is needed (see Notes).
+
+    Raises
+    ------
+    ImportError
+        When an environment id is given and gymnasium is not installed.
+    TypeError
+        When ``env_or_P`` is none of the above, or a transition is not a 4-tuple.
+    MDPValidationError
+        When states or actions are not numbered ``0..S-1`` / ``0..A-1``, a next state is out of
+        range, or the probabilities of an action do not sum to 1.
+
+    Notes
+    -----
+    Duplicate next states of one action add up, and :math:`R(s, a) = \sum p \cdot r` over the
+    listed transitions. An action missing from ``P[s]`` is disallowed in ``s``.
+
+    A transition with ``terminated=True`` ends the episode: gymnasium's value of it is its
+    reward alone, :math:`Q(s, a) = \sum p\,(r + \gamma V(s') [\text{not terminated}])`. The
+    model reproduces this exactly:
+
+    - a state whose every listed transition is terminated with reward 0 (gymnasium's own
+      terminal states, e.g. FrozenLake's holes and goal, whose rows are
+      ``(1.0, s, 0, True)``) is marked terminal; its value is 0 in both models, so transitions
+      into it may keep their target;
+    - any other terminated transition (e.g. Taxi's drop-off, CliffWalking's step onto the goal,
+      whose targets have ordinary dynamics of their own) goes instead to one extra absorbing
+      terminal state with index ``S``, appended only when needed (``mu`` gives it 0).
+
+    So :math:`V` agrees with gymnasium's values on every original state, and a policy's
+    first ``S`` entries run unchanged in the environment.
+
+    Examples
+    --------
+    >>> import mdptoolkit as mt
+    >>> P = {0: {0: [(0.5, 0, 0.0, False), (0.5, 1, 1.0, True)]},
+    ...      1: {0: [(1.0, 1, 0.0, True)]}}
+    >>> mdp = mt.MDP.from_gymnasium(P, 0.9)
+    >>> mdp.terminal, mdp.R[:, 0]
+    (array([False,  True]), array([0.5, 0. ]))
+    """
+    env = None
+    if isinstance(env_or_P, str):
+        try:
+            import gymnasium
+        except ImportError as err:
+            raise ImportError("from_gymnasium needs gymnasium to make an environment from an id; "
+                              "install it with `pip install gymnasium`") from err
+        env = gymnasium.make(env_or_P).unwrapped
+        P = env.P
+    elif isinstance(env_or_P, dict):
+        P = env_or_P
+    elif hasattr(env_or_P, "unwrapped") and hasattr(env_or_P.unwrapped, "P"):
+        env = env_or_P.unwrapped
+        P = env.P
+    else:
+        raise TypeError(f"env_or_P must be a gymnasium toy-text env (with a P attribute), an "
+                        f"env id or a P dict; got {type(env_or_P).__name__}")
+    for key in ("terminal", "allowed"):
+        if key in kwargs:
+            raise TypeError(f"from_gymnasium derives {key} from P; got {key}= as a keyword")
+
+    S, A, listed, rows, cols, probs, rewards, ends = _read_gymnasium_P(P)
+    # states whose every transition is terminated with reward 0: gymnasium's terminal states
+    n_listed = np.bincount(rows // A, minlength=S)
+    n_final = np.bincount(rows // A, weights=ends & (rewards == 0), minlength=S)
+    is_terminal = (n_listed > 0) & (n_final == n_listed)
+    redirect = ends & ~is_terminal[cols]
+    n_total = S + 1 if redirect.any() else S
+    cols = np.where(redirect, S, cols)
+
+    allowed = np.zeros((n_total, A), dtype=bool)
+    allowed[listed // A, listed % A] = True
+    R = np.zeros(n_total * A)
+    np.add.at(R, rows, probs * rewards)
+    if n_total > S:  # the extra absorbing state: all actions allowed, self-loops
+        allowed[S] = True
+        rows = np.concatenate([rows, S * A + np.arange(A)])
+        cols = np.concatenate([cols, np.full(A, S)])
+        probs = np.concatenate([probs, np.ones(A)])
+    terminal = np.append(is_terminal, True) if n_total > S else is_terminal
+    empty = ~allowed.any(axis=1)
+    if empty.any():
+        raise MDPValidationError(f"every state must list at least one action in P; got none at "
+                                 f"state {int(np.argmax(empty))} ({int(empty.sum())} states)")
+    P_flat = sp.csr_array((probs, (rows, cols)), shape=(n_total * A, n_total))
+    P_flat.sum_duplicates()
+    if sparse is None:
+        sparse = n_total > 1024
+    P_out = P_flat if sparse else P_flat.toarray().reshape(n_total, A, n_total)
+
+    mu = kwargs.pop("mu", None)
+    if mu is None and env is not None and hasattr(env, "initial_state_distrib"):
+        mu = np.asarray(env.initial_state_distrib, dtype=np.float64)
+    if mu is not None and n_total > S and np.shape(mu) == (S,):
+        mu = np.append(np.asarray(mu, dtype=np.float64), 0.0)
+    if mu is None and n_total > S:
+        mu = np.append(np.full(S, 1.0 / S), 0.0)
+    return MDP(P_out, R.reshape(n_total, A), gamma, mu=mu, terminal=terminal, allowed=allowed,
+               **kwargs)
+
+
+def _read_gymnasium_P(P):
+    """Flatten ``P[s][a] = [(prob, next, reward, terminated), ...]`` to COO arrays."""
+    try:
+        states = sorted(P)
+    except TypeError:
+        raise TypeError(f"P must be a dict of states to dicts of actions; got keys that do not "
+                        f"sort, in a {type(P).__name__}") from None
+    S = len(states)
+    if S == 0 or states != list(range(S)):
+        raise MDPValidationError(f"P's states must be 0..S-1; got {S} keys from "
+                                 f"{states[0] if S else None!r} to {states[-1] if S else None!r}")
+    A = 0
+    for s in states:
+        actions = P[s]
+        if not isinstance(actions, dict):
+            raise TypeError(f"P[{s}] must be a dict of actions to transition lists; "
+                            f"got {type(actions).__name__}")
+        for a in actions:
+            if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 0:
+                raise MDPValidationError(f"P's actions must be integers 0..A-1; got {a!r} in "
+                                         f"P[{s}]")
+            A = max(A, int(a) + 1)
+    listed, rows, cols, probs, rewards, ends = [], [], [], [], [], []
+    for s in states:
+        for a, transitions in P[s].items():
+            listed.append(s * A + int(a))
+            for i, t in enumerate(transitions):
+                if not isinstance(t, (tuple, list)) or len(t) != 4:
+                    raise TypeError(f"P[{s}][{a}] entries must be (prob, next_state, reward, "
+                                    f"terminated) tuples; got {t!r} at P[{s}][{a}][{i}]")
+                p, s2, r, done = t
+                rows.append(s * A + int(a))
+                cols.append(s2)
+                probs.append(p)
+                rewards.append(r)
+                ends.append(bool(done))
+    cols = np.asarray(cols)
+    if cols.size and (not np.issubdtype(cols.dtype, np.integer) or cols.min() < 0
+                      or cols.max() >= S):
+        k = int(np.argmax((cols < 0) | (cols >= S))) if np.issubdtype(cols.dtype, np.integer) else 0
+        raise MDPValidationError(f"P's next states must be integers in 0..{S - 1}; got "
+                                 f"{cols[k]} (entry {k} of the flattened P)")
+    probs = np.asarray(probs, dtype=np.float64)
+    rewards = np.asarray(rewards, dtype=np.float64)
+    keep = probs != 0  # zero-probability outcomes change nothing
+    rows = np.asarray(rows, dtype=np.int64)[keep]
+    ends = np.asarray(ends, dtype=bool)[keep]
+    return (S, A, np.asarray(listed, dtype=np.int64), rows, cols.astype(np.int64)[keep],
+            probs[keep], rewards[keep], ends)

@@ -40,9 +40,10 @@ def _index_dtype(n):
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
 
-def _as_csr(matrix):
-    """A canonical CSR copy (sorted, summed duplicates, small index dtype)."""
-    csr = sp.csr_array(matrix, dtype=np.float64, copy=True)
+def _as_csr(matrix, copy=True):
+    """A canonical CSR matrix (sorted, summed duplicates, small index dtype); a copy unless
+    ``copy=False`` and ``matrix`` is already a float64 CSR array we own."""
+    csr = sp.csr_array(matrix, dtype=np.float64, copy=copy)
     csr.sum_duplicates()
     csr.sort_indices()
     itype = _index_dtype(max(csr.nnz, max(csr.shape)))
@@ -206,7 +207,8 @@ class MDP:
                                      f"{val.fmt_num(value)} at P[{s}*A + {a}, {csr.indices[k]}] "
                                      f"({n_bad} bad entries)")
         # store action-major: row a*S + s
-        self._Pcsr = _as_csr(csr[_state_to_action_major(S, A)])
+        self._Pcsr = _as_csr(csr[_state_to_action_major(S, A)], copy=False)
+        del csr
         self._Pam = None
         self._R = self._reduce_R(R, S, A)
 
@@ -264,10 +266,16 @@ class MDP:
             self._Pam[:, idx, :] = 0.0
             self._Pam[:, idx, idx] = 1.0
         else:
+            P = self._Pcsr
+            rows = (np.arange(A)[:, None] * S + idx).ravel()
+            if (np.diff(P.indptr)[rows] == 1).all():
+                first = P.indptr[rows]
+                if (P.indices[first] == np.tile(idx, A)).all() and (P.data[first] == 1.0).all():
+                    return  # terminal rows are already absorbing
             keep = np.tile(~T, A).astype(np.float64)
             loops = sp.csr_array((np.ones(A * idx.size), ((np.arange(A)[:, None] * S + idx).ravel(),
                                                            np.tile(idx, A))), shape=(A * S, S))
-            self._Pcsr = _as_csr(sp.diags_array(keep) @ self._Pcsr + loops)
+            self._Pcsr = _as_csr(sp.diags_array(keep) @ self._Pcsr + loops, copy=False)
             self._Pcsr.eliminate_zeros()
 
     def _check_rows(self):
