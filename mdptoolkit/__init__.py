@@ -39,7 +39,8 @@ from .lp import linear_programming
 from .mdp import MDP
 from .operators import (bellman_expectation, bellman_optimality, greedy_policy, optimal_actions,
                         q_values, soft_bellman_optimality, softmax_policy)
-from .result import SolverResult
+from .gradient import LogLinear, TabularSoftmax, actor_critic, exact_gradient, policy_gradient
+from .result import GradientResult, SolverResult
 from .soft import soft_value_iteration
 
 from . import envs  # noqa: E402  (after the core names it builds on)
@@ -71,6 +72,12 @@ __all__ = [
     "relative_value_iteration",
     "soft_value_iteration",
     "solve",
+    "TabularSoftmax",
+    "LogLinear",
+    "exact_gradient",
+    "policy_gradient",
+    "actor_critic",
+    "GradientResult",
     "envs",
     "__version__",
 ]

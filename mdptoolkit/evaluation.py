@@ -141,37 +141,72 @@ def _topological_order(M_off):
     return np.argsort(labels, kind="stable")
 
 
+class ChainSystem:
+    """The system (I - gamma P_NN) on the non-terminal states, analysed once, solvable many times.
+
+    The structure decides the solver: states already in topological order (every transition
+    to a higher index, as in language MDPs) or an acyclic chain after reordering by strongly
+    connected components use a triangular solve, linear in the number of transitions; other
+    sparse chains use a sparse LU (SuperLU), dense ones LAPACK.
+    """
+
+    def __init__(self, P_NN, gamma):
+        self.n = n = P_NN.shape[0]
+        self.sparse = sp.issparse(P_NN)
+        self.order = None
+        self.kind = "general"
+        self._lu = None
+        if n == 0:
+            return
+        if self.sparse:
+            self.M = (sp.eye_array(n, format="csr") - gamma * P_NN).tocsr()
+            coo = P_NN.tocoo()
+            off = coo.row != coo.col
+            rows, cols = coo.row[off], coo.col[off]
+        else:
+            self.M = np.eye(n) - gamma * P_NN
+            rows, cols = np.nonzero(P_NN)
+            off = rows != cols
+            rows, cols = rows[off], cols[off]
+        if (cols > rows).all():
+            self.kind = "upper"  # already topological: upper triangular as it stands
+            return
+        G = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n))
+        order = _topological_order(G)
+        if order is not None:
+            self.kind, self.order = "permuted", order
+            # rows in successor-first order: M[order][:, order] is lower triangular
+            self.Mp = self.M[order][:, order]
+
+    def solve(self, b, *, transpose=False):
+        """x with (I - gamma P_NN) x = b, or with the transposed matrix."""
+        if self.n == 0:
+            return b.copy()
+        if self.kind == "upper":
+            M = self.M.T if transpose else self.M
+            return self._triangular(M, b, lower=transpose)
+        if self.kind == "permuted":
+            Mp = self.Mp.T if transpose else self.Mp
+            x = np.empty(self.n)
+            x[self.order] = self._triangular(Mp, b[self.order], lower=not transpose)
+            return x
+        if self.sparse:
+            if self._lu is None:
+                self._lu = spla.splu(sp.csc_array(self.M))
+            return self._lu.solve(b, trans="T" if transpose else "N")
+        if self._lu is None:
+            self._lu = scipy.linalg.lu_factor(self.M, check_finite=False)
+        return scipy.linalg.lu_solve(self._lu, b, trans=1 if transpose else 0, check_finite=False)
+
+    def _triangular(self, M, b, lower):
+        if self.sparse:
+            return spla.spsolve_triangular(sp.csr_array(M), b, lower=lower)
+        return scipy.linalg.solve_triangular(M, b, lower=lower, check_finite=False)
+
+
 def solve_chain(P_NN, b, gamma, *, transpose=False):
     """Solve (I - gamma P_NN) x = b, or its transpose, choosing the solver by structure."""
-    n = b.shape[0]
-    if n == 0:
-        return b.copy()
-    sparse = sp.issparse(P_NN)
-    G = _graph(P_NN)
-    G.setdiag(0)
-    G.eliminate_zeros()
-    order = _topological_order(G)
-    if sparse:
-        M = (sp.eye_array(n, format="csr") - gamma * P_NN).tocsr()
-    else:
-        M = np.eye(n) - gamma * P_NN
-    if order is not None:
-        # rows in successor-first order: M[order][:, order] is lower triangular
-        Mp = M[order][:, order]
-        if transpose:
-            Mp = Mp.T
-        lower = not transpose
-        x = np.empty(n)
-        if sparse:
-            x[order] = spla.spsolve_triangular(sp.csr_array(Mp), b[order], lower=lower)
-        else:
-            x[order] = scipy.linalg.solve_triangular(Mp, b[order], lower=lower, check_finite=False)
-        return x
-    if transpose:
-        M = M.T
-    if sparse:
-        return spla.splu(sp.csc_array(M)).solve(b)
-    return scipy.linalg.solve(M, b, check_finite=False)
+    return ChainSystem(P_NN, gamma).solve(b, transpose=transpose)
 
 
 # ---------------------------------------------------------------------- public functions

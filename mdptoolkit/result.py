@@ -8,7 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["SolverResult", "MESSAGES"]
+__all__ = ["SolverResult", "GradientResult", "MESSAGES"]
 
 #: The one table of solver messages.
 MESSAGES = {
@@ -121,3 +121,68 @@ class SolverResult:
         lines.append(f"    policy={_describe(self.policy)},")
         lines.append(f"    history keys={sorted(self.history)})")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True, repr=False)
+class GradientResult:
+    r"""What the gradient methods return, measured against the DP optimum of the same objective.
+
+    Attributes
+    ----------
+    theta : ndarray
+        Final parameters.
+    policy : ndarray (S, A)
+        The policy of ``theta``.
+    J : float
+        Exact objective of the final policy.
+    optimum : float
+        The DP optimum of the same objective (plain or KL-regularized).
+    iterations : int
+        Parameter updates made.
+    converged : bool
+        The gradient norm fell below ``tol`` (a stationary point of the parametrized objective,
+        not necessarily the optimum for a restricted policy class).
+    method : str
+    message : str
+    history : Mapping[str, ndarray]
+        ``J``, ``gap`` (optimum − J), ``grad_norm`` (one entry per evaluated iterate, the start
+        included), ``elapsed``; method-specific extras such as ``critic_error``.
+
+    Examples
+    --------
+    >>> import numpy as np, mdptoolkit as mt
+    >>> mdp = mt.MDP(np.ones((1, 2, 1)), [[1.0, 2.0]], 0.5)
+    >>> result = mt.policy_gradient(mdp, iterations=3)
+    >>> result.optimum, len(result.history["J"])
+    (4.0, 4)
+    """
+
+    theta: np.ndarray
+    policy: np.ndarray
+    J: float
+    optimum: float
+    iterations: int
+    converged: bool
+    method: str
+    message: str
+    history: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("theta", "policy"):
+            object.__setattr__(self, name, _freeze(getattr(self, name)))
+        history = {k: _freeze(np.asarray(v)) for k, v in dict(self.history).items()}
+        object.__setattr__(self, "history", types.MappingProxyType(history))
+
+    @property
+    def gap(self):
+        """optimum − J of the final policy."""
+        return self.optimum - self.J
+
+    def __repr__(self):
+        return "\n".join([
+            f"{type(self).__name__}(method={self.method!r}, converged={self.converged}, "
+            f"iterations={self.iterations},",
+            f"    message={self.message!r},",
+            f"    J={self.J:.10g}, optimum={self.optimum:.10g}, gap={self.gap:.3g},",
+            f"    theta={_describe(self.theta)},",
+            f"    history keys={sorted(self.history)})"])
