@@ -398,7 +398,8 @@ def _run(mdp, *, param, beta, reference, theta0, iterations, tol, callback, meth
         for values in hist.values():
             del values[k + 1:]
     elif converged:
-        message = f"converged: |grad J| = {grad_norm:.3g} <= tol = {tol:g} after {k} steps"
+        message = (f"converged: |grad J| = {grad_norm:.3g} <= tol = {tol:g} after {k} steps "
+                   f"(a stationary point; gap to the DP optimum {optimum - ev.J:.3g})")
     elif by_callback:
         message = f"stopped: callback returned True at iteration {k}"
     else:
@@ -412,6 +413,13 @@ def _run(mdp, *, param, beta, reference, theta0, iterations, tol, callback, meth
                           history=history)
 
 
+def _default_lr(natural, beta):
+    """10 for the vanilla gradient (rewards of order 1), min(1, 1/beta) for the natural one."""
+    if natural:
+        return min(1.0, 1.0 / beta) if beta > 0 else 1.0
+    return 10.0
+
+
 def policy_gradient(mdp, *, param=None, lr=None, iterations=1000, natural=False, beta=0.0,
                     reference=None, theta0=None, tol=1e-10, callback=None):
     r"""Gradient ascent on :math:`J_\beta(\theta)` with exact gradients (vanilla or natural).
@@ -422,9 +430,10 @@ def policy_gradient(mdp, *, param=None, lr=None, iterations=1000, natural=False,
     param : TabularSoftmax or LogLinear, optional
         Default: ``TabularSoftmax`` with the MDP's ``allowed`` mask.
     lr : float, optional
-        Step size. Defaults: 1.0 for the vanilla gradient, and for the natural one
-        ``min(1, 1/beta)`` (with ``beta > 0`` and ``lr = 1/beta`` a tabular natural step is
-        exactly soft policy iteration; Cen et al. 2021).
+        Step size. Defaults: 10 for the vanilla gradient — tuned for rewards of order 1 (the toy
+        language MDP, the textbook grids); scale it inversely with the reward range — and
+        ``min(1, 1/beta)`` for the natural one (with ``beta > 0`` and ``lr = 1/beta`` a tabular
+        natural step is exactly soft policy iteration; Cen et al. 2021).
     iterations : int
         Number of updates; ``history`` has ``iterations + 1`` entries (the start included).
     natural : bool
@@ -462,13 +471,13 @@ def policy_gradient(mdp, *, param=None, lr=None, iterations=1000, natural=False,
     >>> result = mt.policy_gradient(mdp, natural=True, iterations=100)
     >>> result.converged, bool(result.gap < 1e-9), np.round(result.policy[0], 6)
     (True, True, array([1., 0.]))
-    >>> vanilla = mt.policy_gradient(mdp, iterations=100)
+    >>> vanilla = mt.policy_gradient(mdp, lr=1.0, iterations=100)
     >>> bool(vanilla.gap > 1e-3)   # the vanilla gradient is far slower near a deterministic optimum
     True
     """
     beta_value = val.check_beta(beta)
     if lr is None:
-        lr = min(1.0, 1.0 / beta_value) if natural and beta_value > 0 else 1.0
+        lr = _default_lr(natural, beta_value)
     lr = val.check_positive(lr, "lr")
 
     def step(theta, pi, ev, adv, grad, param, logref, state):
@@ -486,7 +495,8 @@ def actor_critic(mdp, *, param=None, actor_lr=None, critic_lr=1.0, iterations=10
                  callback=None):
     r"""Expected (exact-expectation) two-timescale actor-critic with a tabular critic.
 
-    Each iteration, with :math:`D = d^\pi / \sum_s d^\pi(s)` the normalized occupancy:
+    Each iteration, with :math:`D = d^\pi / \max_s d^\pi(s)` the occupancy normalized so that
+    the most visited state moves at the full rate ``critic_lr``:
 
     - critic: :math:`w \leftarrow w + \alpha_c\, D \odot (\text{target} - w)`, with target
       :math:`T^\pi w` (``critic="td"``, the expected TD(0) update), :math:`V^\pi`
@@ -505,9 +515,11 @@ def actor_critic(mdp, *, param=None, actor_lr=None, critic_lr=1.0, iterations=10
     param, beta, reference, theta0, tol, callback, natural
         As in :func:`policy_gradient`.
     actor_lr : float, optional
-        Actor step size. Default 0.5 for the vanilla direction and ``0.1 * min(1, 1/beta)`` for
-        the natural one: the actor must move slower than the critic, or it follows a wrong
-        advantage into a saturated (vanishing-gradient) policy.
+        Actor step size; defaults as ``lr`` of :func:`policy_gradient`. The critic must keep up
+        with the actor: when it lags, the actor can follow a wrong advantage into a saturated
+        policy where the true gradient vanishes — a stationary point with a positive gap (it
+        happens on Sutton & Barto's 5x5 grid with the TD critic; the ``"mc"`` critic or a
+        smaller ``actor_lr`` avoids it). The message and ``history["gap"]`` always show the gap.
     critic_lr : float
         Critic step size in (0, 1].
     iterations : int
@@ -531,10 +543,13 @@ def actor_critic(mdp, *, param=None, actor_lr=None, critic_lr=1.0, iterations=10
     >>> import numpy as np, mdptoolkit as mt
     >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0, 1]; P[1, :] = [0, 1]
     >>> mdp = mt.MDP(P, [[5.0, 10.0], [-1.0, -1.0]], 0.95)
-    >>> result = mt.actor_critic(mdp, natural=True, iterations=1000)
+    >>> result = mt.actor_critic(mdp, natural=True, critic="mc", iterations=1000)
     >>> bool(result.gap < 1e-9)
     True
-    >>> exact = mt.actor_critic(mdp, critic="exact", iterations=20, actor_lr=1.0)
+    >>> lagging = mt.actor_critic(mdp, natural=True, critic="td", iterations=1000)
+    >>> lagging.converged, round(lagging.gap, 4)   # trapped: a saturated policy, gradient ~ 0
+    (True, 0.2143)
+    >>> exact = mt.actor_critic(mdp, critic="exact", iterations=20)
     >>> np.allclose(exact.history["J"], mt.policy_gradient(mdp, iterations=20).history["J"])
     True
     """
@@ -542,8 +557,7 @@ def actor_critic(mdp, *, param=None, actor_lr=None, critic_lr=1.0, iterations=10
         raise ValueError(f"critic must be 'td', 'mc' or 'exact'; got {critic!r}")
     beta_value = val.check_beta(beta)
     if actor_lr is None:
-        actor_lr = 0.1 * min(1.0, 1.0 / beta_value) if natural and beta_value > 0 else (
-            0.1 if natural else 0.5)
+        actor_lr = _default_lr(natural, beta_value)
     actor_lr = val.check_positive(actor_lr, "actor_lr")
     critic_lr = val.check_positive(critic_lr, "critic_lr")
     if critic_lr > 1:
@@ -558,7 +572,7 @@ def actor_critic(mdp, *, param=None, actor_lr=None, critic_lr=1.0, iterations=10
         if critic == "exact":
             w[:] = ev.V
         else:
-            D = ev.d / ev.d.sum()
+            D = ev.d / ev.d.max()
             if critic == "td":
                 target = ev.R_pi + mdp.gamma * (ev.P_pi @ w)
             else:
