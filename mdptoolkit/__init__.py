@@ -43,7 +43,7 @@ from .gradient import LogLinear, TabularSoftmax, actor_critic, exact_gradient, p
 from .result import GradientResult, SolverResult
 from .soft import soft_value_iteration
 
-from . import envs  # noqa: E402  (after the core names it builds on)
+from . import envs, language  # noqa: E402  (after the core names they build on)
 
 __version__ = "0.1.0"
 
@@ -79,5 +79,6 @@ __all__ = [
     "actor_critic",
     "GradientResult",
     "envs",
+    "language",
     "__version__",
 ]

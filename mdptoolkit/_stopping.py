@@ -25,6 +25,7 @@ import numpy as np
 from .result import MESSAGES
 
 PATIENCE = 100  # iterations without a new minimum of the span before declaring a stall
+EPS = float(np.finfo(float).eps)
 
 
 class SpanRule:
@@ -36,8 +37,10 @@ class SpanRule:
     For gamma = 1 it stops on the sup-norm residual and promises only that.
     """
 
-    def __init__(self, gamma, tol, n_states, *, what="span(TV - V)"):
+    def __init__(self, gamma, tol, n_states, *, what="the bound gamma/(1-gamma)*span(TV - V)",
+                 row_error=EPS):
         self.gamma = gamma
+        self.row_error = max(float(row_error), EPS)
         self.tol = tol
         self.discounted = gamma < 1.0
         self.factor = gamma / (1.0 - gamma) if self.discounted else np.inf
@@ -60,9 +63,16 @@ class SpanRule:
         self.residual.append(residual)
         if self.discounted:
             span = hi - lo
-            value = self.weight * span
-            self.bound.append(self.factor * span / 2)
             self.offset = self.factor * (hi + lo) / 2
+            # Rows of P sum to 1 only within row_error in floating point; the bounds' constant
+            # shifts are then off by up to that fraction, amplified by gamma/(1-gamma).
+            self.model = self.factor * self.row_error * (abs(self.offset) + float(np.abs(TV).max()))
+            value = self.weight * span + self.model
+            self.bound.append(self.factor * span / 2 + self.model)
+            if self.model > self.tol and self.weight * span <= self.tol:
+                self.value = value
+                self.stop_reason = "precision"
+                return False
         else:
             value = residual
             self.bound.append(np.nan)
@@ -96,6 +106,9 @@ class SpanRule:
             why = ("with gamma = 1 some states cannot reach a terminal state, or a cycle earns "
                    "positive reward forever")
             return MESSAGES["diverged"].format(k=k, value=scale, why=why)
+        if self.stop_reason == "precision":
+            return MESSAGES["precision"].format(row_error=self.row_error, gamma=self.gamma,
+                                                scale=scale, floor=self.model, tol=self.tol)
         if self.stop_reason == "stalled":
             noise = np.finfo(float).eps * max(scale, 1.0)
             if self.discounted:

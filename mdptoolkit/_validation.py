@@ -97,9 +97,9 @@ def check_probabilities(values, name):
     """Check entries lie in [0, 1] (with a round-off slack); clip the slack in place."""
     low, high = values.min(initial=0.0), values.max(initial=0.0)
     if low < -PROB_SLACK or high > 1 + PROB_SLACK:
-        which = np.argmin(values) if low < -PROB_SLACK else np.argmax(values)
+        which = int(np.argmin(values) if low < -PROB_SLACK else np.argmax(values))
         n_bad = int(np.count_nonzero((values < -PROB_SLACK) | (values > 1 + PROB_SLACK)))
-        return values[which], which, n_bad
+        return values.flat[which], which, n_bad
     np.clip(values, 0.0, 1.0, out=values)
     return None
 

@@ -130,7 +130,7 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     V = _initial_values(mdp, V0)
     backup = _Backup(mdp)
     TV = np.empty_like(V)
-    rule = SpanRule(mdp.gamma, tol, mdp.n_states)
+    rule = SpanRule(mdp.gamma, tol, mdp.n_states, row_error=mdp._row_error)
     if max_iter is None:
         diff0 = backup.max(V, out=TV)[0] - V
         span0 = float(np.ptp(diff0))
@@ -255,7 +255,7 @@ def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, cal
     V = _initial_values(mdp, V0)
     backup = _Backup(mdp)
     TV = np.empty_like(V)
-    rule = SpanRule(mdp.gamma, tol, mdp.n_states)
+    rule = SpanRule(mdp.gamma, tol, mdp.n_states, row_error=mdp._row_error)
     if max_iter is None:
         span0 = float(np.ptp(backup.max(V, out=TV)[0] - V))
         max_iter = default_max_iter(mdp.gamma, tol, span0)

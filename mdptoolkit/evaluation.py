@@ -41,11 +41,16 @@ __all__ = ["evaluate_policy", "evaluate_q", "occupancy", "expected_return"]
 
 
 # ---------------------------------------------------------------------- the policy's chain
+def policy_reward(mdp, pi):
+    """R_pi(s) = sum_a pi(a|s) R(s, a)."""
+    return np.einsum("sa,sa->s", pi, mdp._R0)
+
+
 def policy_chain(mdp, pi):
     """(P_pi, R_pi): the policy's transition matrix (CSR for sparse MDPs, dense (S, S) for
     dense ones, which are solved densely) and its expected reward (S,). ``pi`` is (S, A)."""
     S, A = mdp.n_states, mdp.n_actions
-    R_pi = np.einsum("sa,sa->s", pi, mdp._R0)
+    R_pi = policy_reward(mdp, pi)
     deterministic = bool((pi.max(axis=1) == 1.0).all())
     if mdp.is_sparse:
         if deterministic:
@@ -139,6 +144,85 @@ def _topological_order(M_off):
         else:  # pragma: no cover - SciPy's labelling has always been topological
             return None
     return np.argsort(labels, kind="stable")
+
+
+MAX_LAYERS = 256  # deeper acyclic MDPs are solved through ChainSystem instead
+
+
+class Layers:
+    r"""States of an acyclic MDP grouped by height, for sweeps that cost one pass over P.
+
+    The height of a non-terminal state is 0 when every allowed transition leads to a terminal
+    state, else one more than the largest height among its successors. When the union of all
+    allowed transitions has no cycle among non-terminal states (language MDPs, finite-horizon
+    unrollings, trees) and at most :data:`MAX_LAYERS` heights, every policy is proper and
+
+    - ``values`` computes :math:`V^\pi` by a backward sweep (height 0 first),
+    - ``occupancy`` computes :math:`d^\pi` by a forward sweep (largest height first),
+
+    each touching every transition once. ``rows[h]`` holds the rows ``a*S + s`` of the flat
+    transition matrix for the states of height h, action-major within the layer.
+    """
+
+    def __init__(self, mdp, heights):
+        S, A = mdp.n_states, mdp.n_actions
+        order = np.argsort(heights, kind="stable")
+        counts = np.bincount(heights[heights >= 0])
+        starts = np.cumsum(counts) - counts + int((heights < 0).sum())
+        self.states, self.ops = [], []
+        for start, count in zip(starts, counts):
+            idx = order[start:start + count]
+            rows = (np.arange(A)[:, None] * S + idx[None, :]).ravel()
+            self.states.append(idx)
+            self.ops.append(mdp._op[rows])
+        self.n_actions = A
+        self.terminal = mdp.terminal
+
+    def values(self, pi, R_pi, gamma):
+        V = np.zeros(R_pi.shape[0])
+        for idx, op in zip(self.states, self.ops):
+            q = np.asarray(op @ V).reshape(self.n_actions, idx.size)
+            V[idx] = R_pi[idx] + gamma * np.einsum("ja,aj->j", pi[idx], q)
+        return V
+
+    def occupancy(self, pi, mu, gamma):
+        d = np.where(self.terminal, 0.0, mu)
+        for idx, op in zip(reversed(self.states), reversed(self.ops)):
+            flow = gamma * (pi[idx] * d[idx][:, None]).T.reshape(-1)
+            d += np.asarray(op.T @ flow).reshape(-1)
+        d[self.terminal] = 0.0
+        return d
+
+
+def acyclic_layers(mdp):
+    """A :class:`Layers` for the MDP, or None when it has a cycle or too many heights."""
+    S, A = mdp.n_states, mdp.n_actions
+    T = mdp.terminal
+    coo = sp.coo_array(mdp._op) if sp.issparse(mdp._op) else sp.coo_array(mdp._op)
+    src = coo.row % S
+    keep = mdp.allowed.T.reshape(-1)[coo.row] & (coo.data > 0) & ~T[src] & ~T[coo.col]
+    src, dst = src[keep], coo.col[keep]
+    if (src == dst).any():
+        return None
+    G = sp.csr_array((np.ones(src.size), (src, dst)), shape=(S, S))
+    G.sum_duplicates()
+    G.data[:] = 1.0
+    outdeg = np.asarray(G.sum(axis=1)).ravel()
+    heights = np.full(S, -1)
+    remaining = ~T
+    frontier = remaining & (outdeg == 0)
+    h = 0
+    while frontier.any():
+        if h >= MAX_LAYERS:
+            return None
+        heights[frontier] = h
+        remaining = remaining & ~frontier
+        outdeg = outdeg - G @ frontier.astype(np.float64)
+        frontier = remaining & (outdeg < 0.5)
+        h += 1
+    if remaining.any():
+        return None
+    return Layers(mdp, heights)
 
 
 class ChainSystem:
@@ -274,9 +358,12 @@ def evaluate_policy(mdp, policy, *, method="direct", tol=1e-10, max_iter=None, b
     pi = val.as_policy_matrix(mdp, policy)
     if method not in ("direct", "iterative"):
         raise ValueError(f"method must be 'direct' or 'iterative'; got {method!r}")
+    gamma = mdp.gamma
+    if method == "direct" and mdp._layers is not None:
+        R_pi = regularized_reward(mdp, pi, policy_reward(mdp, pi), beta, reference)
+        return mdp._layers.values(pi, R_pi, gamma)
     P_pi, R_pi = policy_chain(mdp, pi)
     R_pi = regularized_reward(mdp, pi, R_pi, beta, reference)
-    gamma = mdp.gamma
     if gamma == 1.0:
         check_proper(mdp, P_pi)
     if method == "iterative":
@@ -305,22 +392,21 @@ def _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter):
     if max_iter is None:
         max_iter = default_max_iter(gamma, tol, span0)
     max_iter = val.check_positive(max_iter, "max_iter", integer=True)
+    from ._stopping import SpanRule
+
+    rule = SpanRule(gamma, tol, mdp.n_states, row_error=mdp._row_error)
     V = np.zeros(mdp.n_states)
-    for _ in range(max_iter):
+    for k in range(1, max_iter + 1):
         V_new = R_pi + gamma * (P_pi @ V)
-        diff = V_new - V
-        if gamma < 1.0:
-            lo, hi = diff.min(), diff.max()
-            factor = gamma / (1.0 - gamma)
-            if factor * (hi - lo) / 2 <= tol:
-                out = V_new + factor * (hi + lo) / 2
-                out[mdp.terminal] = 0.0
-                return out
-        elif np.abs(diff).max() <= tol:
-            return V_new
+        if rule.update(k, V, V_new):
+            out = rule.corrected(V_new)
+            out[mdp.terminal] = 0.0
+            return out
         V = V_new
-    warnings.warn(f"iterative evaluation stopped: max_iter={max_iter} reached before tol={tol:g}",
-                  ConvergenceWarning, stacklevel=3)
+        if rule.stop_reason:
+            break
+    message = rule.failure_message(k, max_iter, float(np.abs(V).max()))
+    warnings.warn(f"iterative evaluation {message}", ConvergenceWarning, stacklevel=3)
     return V
 
 
@@ -374,6 +460,8 @@ def occupancy(mdp, policy):
     array([2.])
     """
     pi = val.as_policy_matrix(mdp, policy)
+    if mdp._layers is not None:
+        return mdp._layers.occupancy(pi, mdp.mu, mdp.gamma)
     P_pi, _ = policy_chain(mdp, pi)
     if mdp.gamma == 1.0:
         check_proper(mdp, P_pi)

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from . import _validation as val
 from ._stopping import callback_state
-from .evaluation import ChainSystem, check_proper, kl_to_reference, policy_chain
+from .evaluation import ChainSystem, check_proper, kl_to_reference, policy_chain, policy_reward
 from .exceptions import ImproperPolicyError, MDPValidationError
 from .operators import _Backup
 from .result import GradientResult
@@ -224,30 +224,36 @@ class _Evaluation:
 
     def __init__(self, mdp, pi, beta, ref):
         self.pi = pi
-        P_pi, R_pi = policy_chain(mdp, pi)
-        if beta > 0:
-            R_pi = R_pi - beta * kl_to_reference(mdp, pi, beta, ref)
-        if mdp.gamma == 1.0:
-            check_proper(mdp, P_pi)
-        N = np.flatnonzero(~mdp.terminal)
-        P_NN = sp.csr_array(P_pi[N][:, N]) if sp.issparse(P_pi) else P_pi[np.ix_(N, N)]
-        system = ChainSystem(P_NN, mdp.gamma)
-        S = mdp.n_states
-        self.V = np.zeros(S)
-        self.V[N] = system.solve(R_pi[N])
-        self.d = np.zeros(S)
-        self.d[N] = system.solve(mdp.mu[N], transpose=True)
+        layers = mdp._layers
+        if layers is not None:  # acyclic: two sweeps, each one pass over P
+            R_pi = policy_reward(mdp, pi)
+            if beta > 0:
+                R_pi = R_pi - beta * kl_to_reference(mdp, pi, beta, ref)
+            self.V = layers.values(pi, R_pi, mdp.gamma)
+            self.d = layers.occupancy(pi, mdp.mu, mdp.gamma)
+        else:
+            P_pi, R_pi = policy_chain(mdp, pi)
+            if beta > 0:
+                R_pi = R_pi - beta * kl_to_reference(mdp, pi, beta, ref)
+            if mdp.gamma == 1.0:
+                check_proper(mdp, P_pi)
+            N = np.flatnonzero(~mdp.terminal)
+            P_NN = sp.csr_array(P_pi[N][:, N]) if sp.issparse(P_pi) else P_pi[np.ix_(N, N)]
+            system = ChainSystem(P_NN, mdp.gamma)
+            S = mdp.n_states
+            self.V = np.zeros(S)
+            self.V[N] = system.solve(R_pi[N])
+            self.d = np.zeros(S)
+            self.d[N] = system.solve(mdp.mu[N], transpose=True)
         self.J = float(mdp.mu @ self.V)
         self.R_pi = R_pi
-        self.P_pi = P_pi
-        self.system, self.N = system, N
 
 
 def _soft_q(mdp, V, pi, beta, logref):
     """Q(s, a) - beta log(pi/ref), finite wherever pi > 0 (0 elsewhere: weight 0)."""
     Q = np.where(mdp.allowed, _Backup(mdp).q(V).T, 0.0)
     if beta > 0:
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             logpi = np.log(pi)
         Q = Q - beta * np.where(pi > 0, logpi - logref, 0.0)
     return Q
@@ -565,6 +571,11 @@ def actor_critic(mdp, *, param=None, actor_lr=None, critic_lr=1.0, iterations=10
     S = mdp.n_states
     w_init = np.zeros(S) if w0 is None else val.as_float_array(w0, "w0", shape=(S,))
     w_init[mdp.terminal] = 0.0
+    flat = mdp._op
+
+    def backup_of_w(w):
+        """(A, S) array of sum_s2 P(s2 | s, a) w(s2)."""
+        return np.asarray(flat @ w).reshape(mdp.n_actions, S)
 
     def step(theta, pi, ev, adv, grad, param, logref, state):
         w = state.setdefault("w", w_init.copy())
@@ -573,8 +584,8 @@ def actor_critic(mdp, *, param=None, actor_lr=None, critic_lr=1.0, iterations=10
             w[:] = ev.V
         else:
             D = ev.d / ev.d.max()
-            if critic == "td":
-                target = ev.R_pi + mdp.gamma * (ev.P_pi @ w)
+            if critic == "td":  # T^pi w: the policy's expected backup of the critic
+                target = ev.R_pi + mdp.gamma * np.einsum("sa,as->s", pi, backup_of_w(w))
             else:
                 target = ev.V
             w += critic_lr * D * (target - w)

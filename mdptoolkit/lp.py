@@ -15,12 +15,15 @@ by the discounted state–action occupancy measure of an optimal policy.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
 from . import _validation as val
 from .dp import policy_iteration
 from .evaluation import occupancy as state_occupancy
+from .exceptions import ConvergenceWarning
 from .result import MESSAGES, SolverResult
 
 __all__ = ["linear_programming"]
@@ -41,7 +44,8 @@ def linear_programming(mdp, *, options=None):
     SolverResult
         ``occupancy`` is the (S, A) discounted state–action occupancy
         :math:`x(s, a) = d^\pi(s)\pi(a|s)` of the returned optimal policy under ``mdp.mu`` — an
-        optimal solution of the dual LP above. ``iterations`` counts HiGHS iterations.
+        optimal solution of the dual LP above. ``iterations`` is 1 (one LP solve; the message
+        gives HiGHS's iteration count) and ``history`` has one entry.
 
     Notes
     -----
@@ -69,23 +73,30 @@ def linear_programming(mdp, *, options=None):
     A_ub = (gamma * op - E).tocsr()
     b_ub = -mdp._R_am.reshape(-1)[rows]
     bounds = np.where(mdp.terminal[:, None], 0.0, [-np.inf, np.inf])
-    res = linprog(np.full(S, 1.0 / S), A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs",
+    res = linprog(np.ones(S), A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs",
                   options=options)
-    if res.status != 0 or res.x is None:
-        message = MESSAGES["lp_failed"].format(status=res.status, detail=res.message)
-        nan = np.full(S, np.nan)
-        return SolverResult(V=nan, Q=np.full((S, A), np.nan), policy=np.zeros(S, dtype=np.intp),
-                            iterations=int(res.nit), converged=False, method="linear_programming",
-                            message=message, history={"objective": np.array([np.nan])})
     from .operators import greedy_policy
+    if res.status != 0 or res.x is None:
+        # never a NaN answer: say so, and solve exactly by policy iteration instead
+        message = MESSAGES["lp_failed"].format(status=res.status, detail=res.message)
+        warnings.warn(message + "; falling back to policy iteration", ConvergenceWarning,
+                      stacklevel=2)
+        polished = policy_iteration(mdp)
+        x = state_occupancy(mdp, polished.policy)[:, None] * val.as_policy_matrix(mdp, polished.policy)
+        return SolverResult(V=polished.V, Q=polished.Q, policy=polished.policy, iterations=1,
+                            converged=False, method="linear_programming",
+                            message=message + "; the result is policy iteration's",
+                            history={"objective": np.array([np.nan]),
+                                     "lp_max_error": np.array([np.nan])},
+                            error_bound=polished.error_bound, occupancy=x)
     polished = policy_iteration(mdp, policy0=greedy_policy(mdp, res.x))
     pi = val.as_policy_matrix(mdp, polished.policy)
     x = state_occupancy(mdp, polished.policy)[:, None] * pi
-    detail = res.message.rstrip(".")
+    detail = f"{res.message.rstrip('.')}; {res.nit} simplex iterations"
     if polished.iterations > 1:
         detail += f"; {polished.iterations - 1} polishing improvement step(s)"
     return SolverResult(V=polished.V, Q=polished.Q, policy=polished.policy,
-                        iterations=int(res.nit), converged=polished.converged,
+                        iterations=1, converged=polished.converged,
                         method="linear_programming",
                         message=MESSAGES["lp"].format(status=res.status, detail=detail),
                         history={"objective": np.array([res.fun]),

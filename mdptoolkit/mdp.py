@@ -121,7 +121,9 @@ class MDP:
     Notes
     -----
     Probabilities within 1e-12 outside [0, 1] (round-off such as ``1 - 0.9 - 0.1``) are clipped
-    into the interval; anything further out is an error.
+    into the interval; anything further out is an error. Allowed rows that sum to 1 within the
+    tolerance but not within 1e-12 are divided by their sum, so the stored model is stochastic
+    (the stopping rules' bounds assume it).
 
     Examples
     --------
@@ -197,15 +199,22 @@ class MDP:
         A = n_rows // S
         self._n_states, self._n_actions = S, A
         csr = _as_csr(P)
-        val.check_finite(csr.data, "P.data")
+
+        def where(k):
+            row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
+            s, a = divmod(row, A)
+            return f"P[{s}*A + {a}, {csr.indices[k]}]"
+
+        nonfinite = ~np.isfinite(csr.data)
+        if nonfinite.any():
+            k = int(np.argmax(nonfinite))
+            raise MDPValidationError(f"P must be finite; got {csr.data[k]!r} at {where(k)} "
+                                     f"({int(nonfinite.sum())} non-finite entries)")
         bad = val.check_probabilities(csr.data, "P")
         if bad is not None:
             value, k, n_bad = bad
-            row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
-            s, a = divmod(row, A)
             raise MDPValidationError(f"P entries must be probabilities in [0, 1]; got "
-                                     f"{val.fmt_num(value)} at P[{s}*A + {a}, {csr.indices[k]}] "
-                                     f"({n_bad} bad entries)")
+                                     f"{val.fmt_num(value)} at {where(k)} ({n_bad} bad entries)")
         # store action-major: row a*S + s
         self._Pcsr = _as_csr(csr[_state_to_action_major(S, A)], copy=False)
         del csr
@@ -293,6 +302,21 @@ class MDP:
             raise MDPValidationError(
                 f"row {where} sums to {val.fmt_num(total)}, expected 1 (rtol={val.ROW_SUM_RTOL:g}); "
                 f"{n_bad} of {n_rows} allowed rows {'is' if n_bad == 1 else 'are'} bad")
+        # Rows accepted within the tolerance but off by more than round-off are renormalized, so
+        # that the stored model is stochastic and the bounds that assume it (span rule) hold.
+        off = self._allowed.T & (np.abs(sums_am - 1.0) > 1e-12)
+        scale = np.where(off, 1.0 / np.where(sums_am > 0, sums_am, 1.0), 1.0)
+        if (scale != 1.0).any():
+            if self._Pam is not None:
+                self._Pam *= scale[:, :, None]
+                sums_am = self._Pam.sum(axis=2)
+            else:
+                P = self._Pcsr
+                P.data *= np.repeat(scale.reshape(-1), np.diff(P.indptr))
+                sums_am = np.asarray(P.sum(axis=1)).reshape(A, S)
+        used = self._allowed.T & ~self._terminal[None, :]
+        #: largest deviation of a used row sum from 1 (what the stopping rules must allow for)
+        self._row_error = float(np.abs(sums_am - 1.0)[used].max(initial=0.0))
 
     def _check_mu(self, mu):
         S = self._n_states
@@ -393,6 +417,12 @@ class MDP:
         inverse = np.argsort(_state_to_action_major(S, A))
         return _freeze_csr(_as_csr(self._Pcsr[inverse]))
 
+    @functools.cached_property
+    def _layers(self):
+        """Height layers when the allowed transitions are acyclic (see evaluation.Layers)."""
+        from .evaluation import acyclic_layers
+        return acyclic_layers(self)
+
     @property
     def nnz(self):
         """Number of nonzero transition probabilities."""
@@ -417,7 +447,9 @@ class MDP:
         Parameters
         ----------
         **changes
-            Any of ``P, R, gamma, mu, terminal, allowed, state_names, action_names``.
+            Any of ``P, R, gamma, mu, terminal, allowed, state_names, action_names``. Unless
+            ``allowed`` is given, the mask is kept, less the actions where a new (S, A) ``R`` is
+            ``-inf``; ``allowed=None`` derives it from the ``-inf`` entries of R alone.
 
         Returns
         -------
@@ -451,7 +483,9 @@ class MDP:
                        action_names=self.action_names)
         current.update(changes)
         if "R" in changes and "allowed" not in changes:
-            current["allowed"] = None
+            R_new = np.asarray(changes["R"], dtype=np.float64)
+            if R_new.shape == self._R.shape:
+                current["allowed"] = self._allowed & ~np.isneginf(R_new)
         return MDP(current.pop("P"), current.pop("R"), current.pop("gamma"), **current)
 
     # ------------------------------------------------------------------ files

@@ -83,7 +83,7 @@ def soft_value_iteration(mdp, beta, *, reference=None, tol=1e-8, max_iter=None, 
         Q = backup.q(V)
         return beta * logsumexp(Q / beta + logref_am, axis=0)
 
-    rule = SpanRule(mdp.gamma, tol, S)
+    rule = SpanRule(mdp.gamma, tol, S, row_error=mdp._row_error)
     TV = soft_backup(V)
     if max_iter is None:
         max_iter = default_max_iter(mdp.gamma, tol, float(np.ptp(TV - V)))
