@@ -38,10 +38,11 @@ __all__ = ["TabularSoftmax", "LogLinear", "exact_gradient", "policy_gradient", "
 
 
 def _softmax_rows(z):
-    """Row softmax of logits with -inf entries (probability 0)."""
-    m = z.max(axis=1, keepdims=True)
-    e = np.exp(z - m)
-    return e / e.sum(axis=1, keepdims=True)
+    """Row softmax of logits with -inf entries (probability 0); overwrites ``z``."""
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
 
 
 def _check_allowed(allowed, n_states, n_actions):
@@ -103,7 +104,9 @@ class TabularSoftmax:
 
     def logits_vjp(self, theta, w):
         r""":math:`\sum_{s,a} w(s,a) \nabla_\theta z(s,a)` = ``w`` itself (masked)."""
-        return np.where(self.allowed, w, 0.0)
+        w = np.asarray(w, dtype=np.float64)
+        w[~self.allowed] = 0.0
+        return w
 
     def natural_direction(self, theta, pi, d, advantage, grad):
         r"""Natural gradient direction: the advantage itself (Kakade 2001; Agarwal et al. 2021)."""
@@ -262,14 +265,18 @@ def _soft_q(mdp, V, pi, beta, logref):
 def _gradient_from(param, theta, pi, d, adv, terminal):
     """grad = vjp of the logits with centred weights d * pi * (adv - E_pi adv)."""
     centred = adv - np.einsum("sa,sa->s", pi, adv)[:, None]
-    w = d[:, None] * pi * centred
-    w[terminal] = 0.0
+    weight = d.copy()
+    weight[terminal] = 0.0
+    w = pi * centred
+    w *= weight[:, None]
     return param.logits_vjp(theta, w), centred
 
 
 def _setup(mdp, param, beta, reference):
     param = _param_for(mdp, param)
     beta = val.check_beta(beta)
+    if beta == 0.0 and reference is None:
+        return param, beta, None, None  # the plain objective needs no reference
     ref = val.as_reference(mdp, reference)
     with np.errstate(divide="ignore"):
         logref = np.log(ref)
