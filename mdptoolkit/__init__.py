@@ -41,9 +41,12 @@ from .operators import (bellman_expectation, bellman_optimality, greedy_policy, 
                         q_values, soft_bellman_optimality, softmax_policy)
 from .gradient import LogLinear, TabularSoftmax, actor_critic, exact_gradient, policy_gradient
 from .result import GradientResult, SolverResult
+from .sampling import (ControlResult, EstimatorStats, EvaluationResult, PolicySearchResult,
+                       Trajectories, gradient_estimates, gradient_estimator_stats, mc_evaluation,
+                       q_learning, reinforce, sampled_actor_critic, sarsa, simulate, td_evaluation)
 from .soft import soft_value_iteration
 
-from . import envs, language  # noqa: E402  (after the core names they build on)
+from . import envs, language, plot, testing  # noqa: E402  (after the core names they build on)
 
 __version__ = "0.1.0"
 
@@ -78,7 +81,23 @@ __all__ = [
     "policy_gradient",
     "actor_critic",
     "GradientResult",
+    "simulate",
+    "td_evaluation",
+    "mc_evaluation",
+    "q_learning",
+    "sarsa",
+    "reinforce",
+    "sampled_actor_critic",
+    "gradient_estimates",
+    "gradient_estimator_stats",
+    "Trajectories",
+    "EvaluationResult",
+    "ControlResult",
+    "PolicySearchResult",
+    "EstimatorStats",
     "envs",
     "language",
+    "plot",
+    "testing",
     "__version__",
 ]

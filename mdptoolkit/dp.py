@@ -141,6 +141,10 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
         max_iter = default_max_iter(mdp.gamma, tol, span0)
     max_iter = val.check_positive(max_iter, "max_iter", integer=True)
     sweep = _gauss_seidel_sweep(mdp) if gauss_seidel else None
+    if sweep is not None:
+        # the span of Gauss-Seidel iterates need not shrink monotonically (their sup-norm
+        # error does), so a pause in its decrease is no stall: only max_iter ends the run
+        rule.patience = max_iter + 1
     elapsed, start = [], time.perf_counter()
     converged, by_callback, k = False, False, 0
     for k in range(1, max_iter + 1):

@@ -324,8 +324,8 @@ def exact_gradient(mdp, param, theta, *, beta=0.0, reference=None):
     >>> mdp = mt.MDP(P, -np.ones((4, 2)), 1.0, mu=[1, 0, 0, 0], terminal=[0, 0, 0, 1])
     >>> phi = np.zeros((4, 2, 1)); phi[:, 1, 0] = 1.0
     >>> J, grad = mt.exact_gradient(mdp, mt.LogLinear(phi), np.array([0.0]))   # p = 1/2
-    >>> round(J, 6), np.round(grad, 6)      # J(1/2) = -12, J'(1/2) p (1 - p) = 4 * 0.25
-    (-12.0, array([1.]))
+    >>> round(J, 6), np.round(grad, 6)      # J(1/2) = -12, J'(1/2) p (1 - p) = 8 * 0.25
+    (-12.0, array([2.]))
     """
     param, beta, ref, logref = _setup(mdp, param, beta, reference)
     theta = param.check(theta)
