@@ -31,6 +31,7 @@ Examples
 """
 
 from .average import relative_value_iteration
+from .compare import Comparison, compare
 from .dp import modified_policy_iteration, policy_iteration, solve, value_iteration
 from .evaluation import evaluate_policy, evaluate_q, expected_return, occupancy
 from .exceptions import ConvergenceWarning, ImproperPolicyError, MDPValidationError
@@ -95,6 +96,8 @@ __all__ = [
     "ControlResult",
     "PolicySearchResult",
     "EstimatorStats",
+    "compare",
+    "Comparison",
     "envs",
     "language",
     "plot",

@@ -257,8 +257,7 @@ def _soft_q(mdp, V, pi, beta, logref):
     Q = np.where(mdp.allowed, _Backup(mdp).q(V).T, 0.0)
     if beta > 0:
         with np.errstate(divide="ignore", invalid="ignore"):
-            logpi = np.log(pi)
-        Q = Q - beta * np.where(pi > 0, logpi - logref, 0.0)
+            Q = Q - beta * np.where(pi > 0, np.log(pi) - logref, 0.0)
     return Q
 
 

@@ -906,7 +906,7 @@ TOY_CORPUS = (
 
 
 def toy(*, max_len=5, target=("the", "cat", "sat"), bonus=1.0, length_penalty=0.1,
-        smoothing=0.1, max_states=DEFAULT_MAX_STATES):
+        smoothing=0.1, vocab=None, corpus=None, max_states=DEFAULT_MAX_STATES):
     r"""The small default language MDP of the command line and the tutorials.
 
     Vocabulary ``("the", "cat", "dog", "sat", "on", "mat")``, sequences of at most ``max_len``
@@ -945,6 +945,10 @@ def toy(*, max_len=5, target=("the", "cat", "sat"), bonus=1.0, length_penalty=0.
         Reward for the target phrase and cost per token.
     smoothing : float
         Add-``smoothing`` of the reference bigram model.
+    vocab : sequence of str, optional
+        Another vocabulary (default :data:`TOY_VOCAB`); the corpus keeps only its words.
+    corpus : sequence of str, optional
+        Another corpus for the reference bigram model (default :data:`TOY_CORPUS`).
     max_states : int
         As in :class:`LanguageMDP`.
 
@@ -967,8 +971,11 @@ def toy(*, max_len=5, target=("the", "cat", "sat"), bonus=1.0, length_penalty=0.
     >>> [(" ".join(y), round(p, 3)) for y, p in lm.top_sequences(lm.reference_policy, 2)]
     [('the mat', 0.213), ('the cat sat', 0.095)]
     """
-    vocab = TOY_VOCAB
-    table = bigram_reference(TOY_CORPUS, vocab, smoothing=smoothing)
+    vocab = TOY_VOCAB if vocab is None else _check_vocab(vocab, "<eos>")[0]
+    words = set(vocab)
+    sentences = [" ".join(w for w in (s.split() if isinstance(s, str) else s) if w in words)
+                 for s in (TOY_CORPUS if corpus is None else corpus)]
+    table = bigram_reference([s for s in sentences if s] or [""], vocab, smoothing=smoothing)
     V = len(vocab)
     if isinstance(target, str):
         target = target.split()

@@ -173,6 +173,11 @@ BAD_INPUT = [
     (("solve", "forest", "--method", "backward_induction"), "needs --horizon"),
     # a library ValueError: with gamma = 1 the grid has no terminal state (ImproperPolicyError)
     (("solve", "sutton_barto_5x5", "--gamma", "1"), "improper"),
+    (("compare", "--beta", "-1"), "--beta must be a finite number >= 0"),
+    (("compare", "--iterations", "0"), "--iterations must be a positive integer"),
+    (("compare", "--episodes", "many"), "--episodes must be a positive integer"),
+    (("compare", "--vocab", ","), "--vocab must list at least one word"),
+    (("compare", "--plot", "no/such/dir/c.png"), "does not exist"),
 ]
 
 
@@ -195,3 +200,37 @@ def test_bad_input_exits_2_with_one_line(case, bad_input_runs):
     assert lines[0].startswith("mdptoolkit: error: ")
     assert expected in lines[0]
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_compare_prints_the_table_and_writes_the_png(tmp_path):
+    import json
+
+    from matplotlib import image
+
+    proc = run("compare", "--iterations", "40", "--episodes", "200", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for method in ("value_iteration", "policy_iteration", "policy_gradient",
+                   "natural_policy_gradient", "actor_critic", "reinforce",
+                   "sampled_actor_critic"):
+        assert method in out
+    # the toy's DP optimum is "the cat sat", worth 0.1116 (mdptoolkit.language.toy)
+    assert "DP optimum 0.111579" in out and "'the cat sat'" in out
+    path = tmp_path / "compare.png"
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    assert image.imread(path).shape[1] > 1000
+    proc = run("compare", "--iterations", "20", "--episodes", "100", "--beta", "0.3", "--json",
+               "--plot", "", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["beta"] == 0.3
+    rows = {row["method"]: row for row in data["rows"]}
+    assert abs(rows["soft_value_iteration"]["gap"]) < 1e-9
+    assert rows["natural_policy_gradient"]["gap"] < 1e-3
+
+
+def test_compare_other_vocab_and_length(tmp_path):
+    proc = run("compare", "--vocab", "the,cat,sat,on,mat", "--max-len", "4", "--iterations", "10",
+               "--episodes", "50", "--quiet", "--plot", "", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "vocab=5 tokens, max_len=4" in proc.stdout
