@@ -19,9 +19,11 @@ stops after a handful of iterations where the sup-norm rule (Thm 6.3.1) needs hu
 from __future__ import annotations
 
 import types
+import warnings
 
 import numpy as np
 
+from .exceptions import ConvergenceWarning
 from .result import MESSAGES
 
 PATIENCE = 100  # iterations without a new minimum of the span before declaring a stall
@@ -122,6 +124,16 @@ class SpanRule:
                                               need=self.tol, tol=self.tol, why=why)
         detail = f"{self.what} = {self.value:.3g} > tol = {self.tol:g}"
         return MESSAGES["max_iter"].format(max_iter=max_iter, detail=detail)
+
+    def final_message(self, converged, by_callback, k, max_iter, scale):
+        """The result's message; a :class:`ConvergenceWarning` too when the guarantee fails."""
+        if converged:
+            return self.converged_message()
+        if by_callback:
+            return MESSAGES["callback"].format(k=k)
+        message = self.failure_message(k, max_iter, scale)
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        return message
 
     def history(self, elapsed):
         return {"residual": np.array(self.residual), "error_bound": np.array(self.bound),

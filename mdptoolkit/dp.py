@@ -176,13 +176,7 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
             V, TV = TV, V
     else:
         V = V_next.copy()
-    if converged:
-        message = rule.converged_message()
-    elif by_callback:
-        message = MESSAGES["callback"].format(k=k)
-    else:
-        message = rule.failure_message(k, max_iter, float(np.abs(TV).max()))
-    _warn_if_stopped(converged, message, by_callback)
+    message = rule.final_message(converged, by_callback, k, max_iter, float(np.abs(TV).max()))
     return _finish(mdp, "value_iteration", V, k, converged, message, rule.history(elapsed),
                    rule.error_bound if converged else None)
 
@@ -292,13 +286,7 @@ def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, cal
                                                                policy=policy)):
             by_callback = True
             break
-    if converged:
-        message = rule.converged_message()
-    elif by_callback:
-        message = MESSAGES["callback"].format(k=k)
-    else:
-        message = rule.failure_message(k, max_iter, float(np.abs(V).max()))
-    _warn_if_stopped(converged, message, by_callback)
+    message = rule.final_message(converged, by_callback, k, max_iter, float(np.abs(V).max()))
     history = rule.history(elapsed)
     history["policy_changes"] = np.array(changes)
     return _finish(mdp, "modified_policy_iteration", V, k, converged, message, history,

@@ -19,16 +19,13 @@ satisfies :math:`T_\beta(V + c) = T_\beta V + \gamma c`, so the span stopping ru
 from __future__ import annotations
 
 import time
-import warnings
-
 import numpy as np
 
 from . import _validation as val
 from ._stopping import SpanRule, callback_state
 from .evaluation import default_max_iter
-from .exceptions import ConvergenceWarning
 from .operators import _Backup, logsumexp, softmax_policy
-from .result import MESSAGES, SolverResult
+from .result import SolverResult
 
 __all__ = ["soft_value_iteration"]
 
@@ -106,13 +103,7 @@ def soft_value_iteration(mdp, beta, *, reference=None, tol=1e-8, max_iter=None, 
                                                                error_bound=rule.bound[-1])):
             by_callback = True
             break
-    if converged:
-        message = rule.converged_message()
-    elif by_callback:
-        message = MESSAGES["callback"].format(k=k)
-    else:
-        message = rule.failure_message(k, max_iter, float(np.abs(V).max()))
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+    message = rule.final_message(converged, by_callback, k, max_iter, float(np.abs(V).max()))
     V = np.where(mdp.terminal, 0.0, V)
     Q = backup.q(V).T.copy()
     policy = softmax_policy(Q, beta, ref)

@@ -16,14 +16,8 @@ import pytest
 import scipy.sparse as sp
 
 import mdptoolkit as mt
+from _helpers import as_kind
 
-
-def as_kind(P, kind):
-    P = np.asarray(P, dtype=float)
-    if kind == "dense":
-        return P
-    n_states, n_actions, _ = P.shape
-    return sp.csr_array(P.reshape(n_states * n_actions, n_states))
 
 
 @pytest.fixture(params=["dense", "sparse"])

@@ -17,31 +17,14 @@ import pytest
 import scipy.sparse as sp
 
 import mdptoolkit as mt
+from _helpers import as_kind, dense_P, random_P
 from mdptoolkit import MDPValidationError
 
 S, A = 3, 2
 
 
 # ---------------------------------------------------------------------- helpers
-def random_P(rng, n_states, n_actions):
-    P = rng.random((n_states, n_actions, n_states))
-    return P / P.sum(axis=2, keepdims=True)
 
-
-def as_kind(P, kind):
-    """Dense (S, A, S) array, or the same transitions as a sparse (S*A, S) CSR matrix."""
-    P = np.asarray(P, dtype=float)
-    if kind == "dense":
-        return P
-    n_states, n_actions, _ = P.shape
-    return sp.csr_array(P.reshape(n_states * n_actions, n_states))
-
-
-def dense_P(mdp):
-    """mdp.P as a dense (S, A, S) array whatever the storage."""
-    if mdp.is_sparse:
-        return mdp.P.toarray().reshape(mdp.n_states, mdp.n_actions, mdp.n_states)
-    return np.asarray(mdp.P)
 
 
 def loc(s, a, rest):

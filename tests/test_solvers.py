@@ -21,32 +21,14 @@ import scipy.sparse as sp
 from scipy.special import logsumexp
 
 import mdptoolkit as mt
+from _helpers import as_kind, dense_P, random_P
 from mdptoolkit import ConvergenceWarning
 
 LONG = np.longdouble
 
 
 # ---------------------------------------------------------------------- helpers
-def random_P(rng, n_states, n_actions, branching=None):
-    P = rng.random((n_states, n_actions, n_states))
-    if branching is not None:
-        keep = np.argsort(rng.random((n_states, n_actions, n_states)), axis=2) < branching
-        P = np.where(keep, P, 0.0)
-    return P / P.sum(axis=2, keepdims=True)
 
-
-def as_kind(P, kind):
-    P = np.asarray(P, dtype=float)
-    if kind == "dense":
-        return P
-    n_states, n_actions, _ = P.shape
-    return sp.csr_array(P.reshape(n_states * n_actions, n_states))
-
-
-def dense_P(mdp):
-    if mdp.is_sparse:
-        return mdp.P.toarray().reshape(mdp.n_states, mdp.n_actions, mdp.n_states)
-    return np.asarray(mdp.P)
 
 
 def random_mdp(kind, seed, *, n_states=30, n_actions=4, gamma=0.9, branching=3, reward=(0.0, 1.0),
