@@ -402,7 +402,6 @@ def _print_moves(env, actions):
 
 
 def _print_table(env, V, policy, actions, what, stochastic, full):
-    import numpy as np
 
     mdp = env.mdp
     S = mdp.n_states

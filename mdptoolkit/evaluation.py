@@ -196,9 +196,9 @@ class Layers:
 
 def acyclic_layers(mdp):
     """A :class:`Layers` for the MDP, or None when it has a cycle or too many heights."""
-    S, A = mdp.n_states, mdp.n_actions
+    S = mdp.n_states
     T = mdp.terminal
-    coo = sp.coo_array(mdp._op) if sp.issparse(mdp._op) else sp.coo_array(mdp._op)
+    coo = sp.coo_array(mdp._op)
     src = coo.row % S
     keep = mdp.allowed.T.reshape(-1)[coo.row] & (coo.data > 0) & ~T[src] & ~T[coo.col]
     src, dst = src[keep], coo.col[keep]

@@ -22,7 +22,6 @@ one occupancy solve, linear time on acyclic MDPs such as the language MDP.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp

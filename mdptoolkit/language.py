@@ -367,7 +367,7 @@ class LanguageMDP:
 
     # ------------------------------------------------------------------ construction helpers
     def _state_names(self):
-        V, L = len(self._vocab), self._max_len
+        L = self._max_len
         words = np.array([str(t) for t in self._vocab], dtype=object)
         levels = [np.array([BOS_NAME], dtype=object)]
         if L > 1:

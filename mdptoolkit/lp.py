@@ -65,7 +65,7 @@ def linear_programming(mdp, *, options=None):
     """
     from scipy.optimize import linprog  # imported here: it takes a quarter second
 
-    S, A = mdp.n_states, mdp.n_actions
+    S = mdp.n_states
     gamma = mdp.gamma
     rows = np.flatnonzero((mdp.allowed & ~mdp.terminal[:, None]).T.reshape(-1))  # action-major
     op = sp.csr_array(mdp._op)[rows]

@@ -217,7 +217,6 @@ class MDP:
                                      f"{val.fmt_num(value)} at {where(k)} ({n_bad} bad entries)")
         # store action-major: row a*S + s
         self._Pcsr = _as_csr(csr[_state_to_action_major(S, A)], copy=False)
-        del csr
         self._Pam = None
         self._R = self._reduce_R(R, S, A)
 

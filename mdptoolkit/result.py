@@ -52,8 +52,31 @@ def _describe(array):
             f"min={finite.min():.4g}, max={finite.max():.4g})")
 
 
+class FrozenArrays:
+    """Base of the frozen result dataclasses: the arrays named in ``_arrays`` are made
+    read-only views and ``history`` (when present) a read-only mapping of read-only arrays."""
+
+    _arrays = ()
+
+    def __post_init__(self):
+        for name in self._arrays:
+            object.__setattr__(self, name, _freeze(getattr(self, name)))
+        if "history" in getattr(self, "__dataclass_fields__", {}):
+            history = {k: _freeze(np.asarray(v)) for k, v in dict(self.history).items()}
+            object.__setattr__(self, "history", types.MappingProxyType(history))
+
+
+class GapToOptimum:
+    """``gap`` = optimum − J, for results measured against the DP optimum."""
+
+    @property
+    def gap(self):
+        """optimum − J of the final policy."""
+        return self.optimum - self.J
+
+
 @dataclass(frozen=True, repr=False)
-class SolverResult:
+class SolverResult(FrozenArrays):
     r"""What every dynamic-programming solver returns.
 
     Attributes
@@ -106,11 +129,7 @@ class SolverResult:
     occupancy: np.ndarray | None = None
     gain: float | None = None
 
-    def __post_init__(self):
-        for name in ("V", "Q", "policy", "occupancy"):
-            object.__setattr__(self, name, _freeze(getattr(self, name)))
-        history = {k: _freeze(np.asarray(v)) for k, v in dict(self.history).items()}
-        object.__setattr__(self, "history", types.MappingProxyType(history))
+    _arrays = ("V", "Q", "policy", "occupancy")
 
     def __repr__(self):
         lines = [f"{type(self).__name__}(method={self.method!r}, converged={self.converged}, "
@@ -127,7 +146,7 @@ class SolverResult:
 
 
 @dataclass(frozen=True, repr=False)
-class GradientResult:
+class GradientResult(GapToOptimum, FrozenArrays):
     r"""What the gradient methods return, measured against the DP optimum of the same objective.
 
     Attributes
@@ -170,16 +189,7 @@ class GradientResult:
     message: str
     history: Mapping[str, np.ndarray] = field(default_factory=dict)
 
-    def __post_init__(self):
-        for name in ("theta", "policy"):
-            object.__setattr__(self, name, _freeze(getattr(self, name)))
-        history = {k: _freeze(np.asarray(v)) for k, v in dict(self.history).items()}
-        object.__setattr__(self, "history", types.MappingProxyType(history))
-
-    @property
-    def gap(self):
-        """optimum − J of the final policy."""
-        return self.optimum - self.J
+    _arrays = ("theta", "policy")
 
     def __repr__(self):
         return "\n".join([

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import bisect
 import numbers
-import types
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -50,7 +49,7 @@ from . import _validation as val
 from .evaluation import policy_chain, solve_chain
 from .exceptions import ImproperPolicyError, MDPValidationError
 from .gradient import LogLinear, TabularSoftmax, _param_for, exact_gradient
-from .result import _describe, _freeze as _frozen
+from .result import FrozenArrays, GapToOptimum, _describe
 
 __all__ = ["simulate", "td_evaluation", "mc_evaluation", "q_learning", "sarsa", "reinforce",
            "sampled_actor_critic", "gradient_estimates", "gradient_estimator_stats",
@@ -66,12 +65,8 @@ _TD_CHUNK = 256  # episodes sampled at once by TD and Monte Carlo evaluation
 
 
 # ====================================================================== results
-def _frozen_history(history):
-    return types.MappingProxyType({k: _frozen(np.asarray(v)) for k, v in dict(history).items()})
-
-
 @dataclass(frozen=True, repr=False)
-class Trajectories:
+class Trajectories(FrozenArrays):
     r"""Episodes sampled by :func:`simulate`, as padded arrays (one row per episode).
 
     Attributes
@@ -110,9 +105,7 @@ class Trajectories:
     terminated: np.ndarray
     gamma: float
 
-    def __post_init__(self):
-        for name in ("states", "actions", "rewards", "lengths", "terminated"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+    _arrays = ("states", "actions", "rewards", "lengths", "terminated")
 
     @property
     def episodes(self):
@@ -139,7 +132,7 @@ class Trajectories:
 
 
 @dataclass(frozen=True, repr=False)
-class EvaluationResult:
+class EvaluationResult(FrozenArrays):
     r"""What :func:`td_evaluation` and :func:`mc_evaluation` return.
 
     Attributes
@@ -163,9 +156,7 @@ class EvaluationResult:
     method: str
     history: Mapping[str, np.ndarray] = field(default_factory=dict)
 
-    def __post_init__(self):
-        object.__setattr__(self, "V", _frozen(self.V))
-        object.__setattr__(self, "history", _frozen_history(self.history))
+    _arrays = ("V",)
 
     def __repr__(self):
         return "\n".join([
@@ -176,7 +167,7 @@ class EvaluationResult:
 
 
 @dataclass(frozen=True, repr=False)
-class ControlResult:
+class ControlResult(GapToOptimum, FrozenArrays):
     r"""What :func:`q_learning` and :func:`sarsa` return, measured against the DP optimum.
 
     Attributes
@@ -212,15 +203,7 @@ class ControlResult:
     method: str
     history: Mapping[str, np.ndarray] = field(default_factory=dict)
 
-    def __post_init__(self):
-        for name in ("Q", "policy", "returns"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
-        object.__setattr__(self, "history", _frozen_history(self.history))
-
-    @property
-    def gap(self):
-        """optimum − J of the final greedy policy."""
-        return self.optimum - self.J
+    _arrays = ("Q", "policy", "returns")
 
     def __repr__(self):
         return "\n".join([
@@ -232,7 +215,7 @@ class ControlResult:
 
 
 @dataclass(frozen=True, repr=False)
-class PolicySearchResult:
+class PolicySearchResult(GapToOptimum, FrozenArrays):
     r"""What :func:`reinforce` and :func:`sampled_actor_critic` return.
 
     The fields mirror :class:`~mdptoolkit.GradientResult`, so sampled and exact gradient
@@ -271,15 +254,7 @@ class PolicySearchResult:
     history: Mapping[str, np.ndarray] = field(default_factory=dict)
     critic: np.ndarray | None = None
 
-    def __post_init__(self):
-        for name in ("theta", "policy", "critic"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
-        object.__setattr__(self, "history", _frozen_history(self.history))
-
-    @property
-    def gap(self):
-        """optimum − J of the final policy."""
-        return self.optimum - self.J
+    _arrays = ("theta", "policy", "critic")
 
     def __repr__(self):
         return "\n".join([
@@ -291,7 +266,7 @@ class PolicySearchResult:
 
 
 @dataclass(frozen=True, repr=False)
-class EstimatorStats:
+class EstimatorStats(FrozenArrays):
     r"""Mean, bias and variance of one single-episode gradient estimator
     (:func:`gradient_estimator_stats`).
 
@@ -325,9 +300,7 @@ class EstimatorStats:
     total_variance: float
     J: float
 
-    def __post_init__(self):
-        for name in ("mean", "exact", "bias", "standard_error"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+    _arrays = ("mean", "exact", "bias", "standard_error")
 
     @property
     def max_z(self):

@@ -152,7 +152,7 @@ def test_solve_plot_writes_a_valid_png(name, tmp_path):
     assert path.read_bytes()[:8] == PNG_SIGNATURE
     pixels = image.imread(path)
     assert pixels.ndim == 3 and pixels.shape[0] > 300 and pixels.shape[1] > 600
-    assert f"wrote out.png" in proc.stdout
+    assert "wrote out.png" in proc.stdout
 
 
 BAD_INPUT = [

@@ -1,6 +1,5 @@
 """mt.compare: every method on the toy language MDP against the DP optimum."""
 
-import numpy as np
 import pytest
 
 import mdptoolkit as mt

@@ -13,7 +13,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import mdptoolkit as mt
 from _helpers import as_kind
