@@ -210,11 +210,15 @@ def acyclic_layers(mdp):
     outdeg = np.asarray(G.sum(axis=1)).ravel()
     heights = np.full(S, -1)
     remaining = ~T
+    n_left = int(remaining.sum())
     frontier = remaining & (outdeg == 0)
     h = 0
     while frontier.any():
         if h >= MAX_LAYERS:
             return None
+        n_left -= int(frontier.sum())
+        if h >= 8 and n_left * (h + 1) > (MAX_LAYERS - h) * (S - n_left):
+            return None  # at this pace the layers would run past MAX_LAYERS: give up early
         heights[frontier] = h
         remaining = remaining & ~frontier
         outdeg = outdeg - G @ frontier.astype(np.float64)
