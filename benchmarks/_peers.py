@@ -22,17 +22,15 @@ from the first one's policy and values.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
 import sys
 import tempfile
 
+import _workloads as wl
 import numpy as np
 import scipy.sparse as sp
-
-import _workloads as wl
 
 BIG_ITER = 10**6
 
@@ -300,28 +298,33 @@ class QuantEcon:
 
 
 # ---------------------------------------------------------------------- mdpsolver
-@contextlib.contextmanager
-def _capture_fd1():
-    """Capture what C++ code writes to file descriptor 1 (std::cout)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 1)
-        box = io.StringIO()
-        try:
-            yield box
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
-            tmp.seek(0)
-            box.write(tmp.read().decode(errors="replace"))
+class _Fd1Log:
+    """Everything C++ code writes to file descriptor 1 (std::cout) goes to a temporary file,
+    read back after each solve; Python's own output keeps the original descriptor."""
+
+    def __init__(self):
+        sys.stdout.flush()
+        self.saved = os.dup(1)
+        self.file = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - lives as long as the process
+        os.dup2(self.file.fileno(), 1)
+        sys.stdout = io.TextIOWrapper(os.fdopen(self.saved, "wb", buffering=0),
+                                      write_through=True)
+        self.pos = 0
+
+    def new_text(self):
+        self.file.seek(self.pos)
+        data = self.file.read()
+        self.pos += len(data)
+        return data.decode(errors="replace")
+
+
+_LOG = None
 
 
 class MDPSolver:
     name = "mdpsolver"
     key = "mdpsolver"
-    algorithms = {"vi": "vi", "pi": "pi", "mpi": "mpi"}
+    algorithms = ("vi", "pi", "mpi")  # its names for our tasks
 
     def version(self):
         from importlib.metadata import version
@@ -350,24 +353,23 @@ class MDPSolver:
         if task not in self.algorithms:
             raise NotAvailable(task)
         m = self.build(L)
-        alg = self.algorithms[task]
+        alg = task
+        global _LOG
+        if _LOG is None:
+            _LOG = _Fd1Log()
+        _LOG.new_text()
 
         def run():
-            m.solve(algorithm=alg, tolerance=tol, verbose=False)
+            # verbose: mdpsolver reports its iteration counts only in its log (a few lines per
+            # solve, written to a file; negligible next to the solve)
+            m.solve(algorithm=alg, tolerance=tol, verbose=True)
+            log = _LOG.new_text()
+            found = re.search(r"Solution found in (\d+) iterations", log)
+            inner = [int(x) for x in re.findall(r"parIter (\d+)", log)]
             return dict(V=np.array(m.getValueVector()), policy=np.array(m.getPolicy()),
-                        iterations=None)
+                        iterations=int(found.group(1)) if found else None,
+                        inner_sweeps=sum(inner) if inner and task != "vi" else None)
         return run
-
-    def count_iterations(self, task, L, tol):
-        """Iterations from a verbose (untimed) solve on a fresh model; mdpsolver reports them
-        only in its printed log. Returns (outer iterations, inner evaluation sweeps or None)."""
-        m = self.build(L)
-        with _capture_fd1() as box:
-            m.solve(algorithm=self.algorithms[task], tolerance=tol, verbose=True)
-        log = box.getvalue()
-        found = re.search(r"Solution found in (\d+) iterations", log)
-        inner = [int(x) for x in re.findall(r"parIter (\d+)", log)]
-        return (int(found.group(1)) if found else None), (sum(inner) if inner else None)
 
 
 LIBRARIES = {lib.key: lib for lib in (Raw(), Ours(), PyMDPToolbox(), Hiive(), QuantEcon(),

@@ -28,7 +28,6 @@ sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import _peers  # noqa: E402
 import _workloads as wl  # noqa: E402
 
-
 # CPU time of this (single-threaded) process: unlike wall time it does not count the time the
 # scheduler gives to other work on a shared machine. With --threads > 1 run.py asks for wall time.
 CLOCK = time.process_time
@@ -74,9 +73,8 @@ def solve_task(spec, w, lib):
     for key in ("error_bound", "converged"):
         if res.get(key) is not None:
             out[key] = res[key] if not isinstance(res[key], np.generic) else res[key].item()
-    if isinstance(lib, _peers.MDPSolver) and task in lib.algorithms:
-        outer, inner = lib.count_iterations(task, layout, spec["tol"])
-        out["iterations"], out["inner_sweeps"] = outer, inner
+    if res.get("inner_sweeps"):
+        out["inner_sweeps"] = res["inner_sweeps"]
     if isinstance(lib, _peers.Ours) and task == "vi":
         out.update(memory(lib, layout, spec["tol"], long=t_solve > spec["long"]))
     arrays = dict(V=np.asarray(res["V"], dtype=float))
@@ -107,7 +105,7 @@ def interleaved(cands, V, rounds, target=0.02):
     numbers = {}
     for name, f in cands.items():
         f(V)
-        t = timeit.timeit(lambda: f(V), number=1, timer=CLOCK)
+        t = timeit.timeit(lambda f=f: f(V), number=1, timer=CLOCK)
         numbers[name] = max(1, int(target / max(t, 1e-7)))
     samples = {name: [] for name in cands}
     rng = np.random.default_rng(0)
@@ -116,7 +114,7 @@ def interleaved(cands, V, rounds, target=0.02):
         rng.shuffle(names)
         for name in names:
             f, n = cands[name], numbers[name]
-            samples[name].append(timeit.timeit(lambda: f(V), number=n, timer=CLOCK) / n)
+            samples[name].append(timeit.timeit(lambda f=f: f(V), number=n, timer=CLOCK) / n)
     return {name: float(np.median(s)) for name, s in samples.items()}
 
 
@@ -151,14 +149,10 @@ def backup_task(spec, w):
                 cands[name] = f
             else:
                 failures[name] = f"wrong result: max diff {diff:.3g}"
-            if "dense" in name or "GEMV" in name:
-                bytes_of[name] = S * A * S * 8
-            elif key == "ours":
+            if key == "ours":
                 bytes_of[name] = _peers.LIBRARIES["ours"].op_bytes(L)
-            elif key in ("pymdptoolbox", "hiive") and not wl.is_sparse(w):
-                bytes_of[name] = S * A * S * 8
-            elif key == "quantecon" and not wl.is_sparse(w):
-                bytes_of[name] = S * A * S * 8
+            elif "dense" in name or "GEMV" in name or (key != "raw" and not wl.is_sparse(w)):
+                bytes_of[name] = S * A * S * 8  # the peers multiply by the dense P as given
             else:
                 bytes_of[name] = csr_bytes
     times = interleaved(cands, V, rounds=spec.get("rounds", 15))
