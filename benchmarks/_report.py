@@ -142,7 +142,7 @@ def verdicts(res):
             out.append((label, f"{wname} (vs {name(best['lib'])})", ratio, ratio <= 1.0))
     for r in records(res, "pi", "grid300"):
         if r["lib"] == "ours" and r["status"] == "ok":
-            out.append(("PI on the 300x300 grid well under 32 s", "grid300", r["solve_s"],
+            out.append(("PI on the 300x300 grid well under 32 s (here: < 16 s)", "grid300", r["solve_s"],
                         r["solve_s"] < 16))
     for r in records(res, "vi"):
         if r["lib"] == "ours" and r["status"] == "ok" and "vi_peak_bytes" in r:

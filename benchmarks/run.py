@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -304,6 +305,7 @@ def run_suite(args):
               f"{rec.get('error', '')}")
     results["suite_s"] = time.perf_counter() - t_suite
     results["machine"]["load_end"] = os.getloadavg()
+    shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 

@@ -77,9 +77,20 @@ class _Backup:
         return self.buf
 
     def max(self, V, out=None):
-        """(TV), and the (A, S) Q buffer it came from."""
+        """(TV), and the (A, S) Q buffer it came from.
+
+        The maximum over actions is A - 1 elementwise ``np.maximum`` passes over contiguous
+        rows: cheaper than ``np.max(axis=0)``, whose fixed cost shows on small MDPs."""
         Q = self.q(V)
-        return np.max(Q, axis=0, out=out), Q
+        if out is None:
+            out = np.empty(self.S)
+        if self.A == 1:
+            np.copyto(out, Q[0])
+            return out, Q
+        np.maximum(Q[0], Q[1], out=out)
+        for a in range(2, self.A):
+            np.maximum(out, Q[a], out=out)
+        return out, Q
 
 
 def _values(mdp, V, name="V"):
