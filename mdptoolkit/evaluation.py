@@ -383,6 +383,24 @@ def solve_values(mdp, P_pi, R_pi):
     return V
 
 
+def values_and_occupancy(mdp, pi, R_pi):
+    """(V^pi, d^pi) of a policy matrix and its (possibly regularized) reward, both from one
+    analysis of the chain: height-layer sweeps on acyclic MDPs, else one ChainSystem."""
+    layers = mdp._layers
+    if layers is not None:
+        return layers.values(pi, R_pi, mdp.gamma), layers.occupancy(pi, mdp.mu, mdp.gamma)
+    P_pi, _ = policy_chain(mdp, pi)
+    if mdp.gamma == 1.0:
+        check_proper(mdp, P_pi)
+    N = np.flatnonzero(~mdp.terminal)
+    system = ChainSystem(_restrict(P_pi, N), mdp.gamma)
+    V = np.zeros(mdp.n_states)
+    d = np.zeros(mdp.n_states)
+    V[N] = system.solve(R_pi[N])
+    d[N] = system.solve(mdp.mu[N], transpose=True)
+    return V, d
+
+
 def _restrict(P_pi, N):
     if sp.issparse(P_pi):
         return sp.csr_array(P_pi[N][:, N])

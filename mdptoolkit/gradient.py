@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from . import _validation as val
 from ._stopping import callback_state
-from .evaluation import ChainSystem, check_proper, kl_to_reference, policy_chain, policy_reward
+from .evaluation import kl_to_reference, policy_reward, values_and_occupancy
 from .exceptions import ImproperPolicyError, MDPValidationError
 from .operators import _Backup
 from .result import GradientResult
@@ -222,31 +222,15 @@ def _param_for(mdp, param):
 
 
 class _Evaluation:
-    """Exact V, Q, advantage and occupancy of one policy (shared by every exact method)."""
+    """Exact V, occupancy d, objective J and per-state reward of one policy (shared by every
+    exact method)."""
 
     def __init__(self, mdp, pi, beta, ref):
         self.pi = pi
-        layers = mdp._layers
-        if layers is not None:  # acyclic: two sweeps, each one pass over P
-            R_pi = policy_reward(mdp, pi)
-            if beta > 0:
-                R_pi = R_pi - beta * kl_to_reference(mdp, pi, beta, ref)
-            self.V = layers.values(pi, R_pi, mdp.gamma)
-            self.d = layers.occupancy(pi, mdp.mu, mdp.gamma)
-        else:
-            P_pi, R_pi = policy_chain(mdp, pi)
-            if beta > 0:
-                R_pi = R_pi - beta * kl_to_reference(mdp, pi, beta, ref)
-            if mdp.gamma == 1.0:
-                check_proper(mdp, P_pi)
-            N = np.flatnonzero(~mdp.terminal)
-            P_NN = sp.csr_array(P_pi[N][:, N]) if sp.issparse(P_pi) else P_pi[np.ix_(N, N)]
-            system = ChainSystem(P_NN, mdp.gamma)
-            S = mdp.n_states
-            self.V = np.zeros(S)
-            self.V[N] = system.solve(R_pi[N])
-            self.d = np.zeros(S)
-            self.d[N] = system.solve(mdp.mu[N], transpose=True)
+        R_pi = policy_reward(mdp, pi)
+        if beta > 0:
+            R_pi = R_pi - beta * kl_to_reference(mdp, pi, beta, ref)
+        self.V, self.d = values_and_occupancy(mdp, pi, R_pi)
         self.J = float(mdp.mu @ self.V)
         self.R_pi = R_pi
 

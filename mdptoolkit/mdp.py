@@ -28,9 +28,9 @@ from .exceptions import MDPValidationError
 __all__ = ["MDP", "SPARSE_DENSITY_THRESHOLD"]
 
 #: Dense transitions whose fraction of nonzero entries is below this are multiplied through a
-#: CSR copy. At 4 % density the CSR product is about 6x faster than the dense one on this
-#: project's benchmark machine and at 1 % about 20x (see ``benchmarks/``); above ~25 % the dense
-#: BLAS product wins.
+#: CSR copy. Measured by ``benchmarks/bench_core.py`` (S=2000, A=4): the CSR product is 15-80x
+#: faster than the dense one at 1-5 % density and 1.2-3x at 20 %; the dense BLAS product wins
+#: from about 30-50 %, depending on how many threads BLAS gets.
 SPARSE_DENSITY_THRESHOLD = 0.2
 
 _FORMAT_VERSION = 1
