@@ -2,7 +2,8 @@ r"""Dynamic programming for the discounted (and episodic, :math:`\gamma = 1`) cr
 
 - :func:`value_iteration` — :math:`V_{k+1} = T V_k` (Jacobi or Gauss–Seidel), stopped by the
   span bound with the MacQueen–Porteus correction (:mod:`mdptoolkit._stopping`).
-- :func:`policy_iteration` — Howard's algorithm with exact evaluation; exact in finitely many
+- :func:`policy_iteration` — Howard's algorithm with exact evaluation (direct, or by warm-started
+  sweeps certified to round-off level); exact in finitely many
   steps (Puterman 2005, Thm 6.4.2).
 - :func:`modified_policy_iteration` — greedy step, then ``m`` applications of :math:`T^\pi`
   (Puterman 2005, §6.5); same stopping guarantee as value iteration.
@@ -23,10 +24,13 @@ import scipy.sparse.csgraph as csgraph
 
 from . import _validation as val
 from ._stopping import SpanRule, callback_state
-from .evaluation import check_proper, default_max_iter, policy_chain, solve_values
+from .evaluation import (check_proper, default_max_iter, policy_chain, solve_values, sweep_budget,
+                         sweep_values)
 from .exceptions import ConvergenceWarning
 from .operators import _Backup
 from .result import MESSAGES, SolverResult
+
+EPS = float(np.finfo(float).eps)
 
 __all__ = ["value_iteration", "policy_iteration", "modified_policy_iteration", "solve"]
 
@@ -330,8 +334,9 @@ def proper_policy(mdp):
     return policy
 
 
-def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback=None):
-    r"""Howard's policy iteration with exact evaluation.
+def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluation="auto",
+                     callback=None):
+    r"""Howard's policy iteration; every policy is evaluated exactly or to a certified bound.
 
     Parameters
     ----------
@@ -344,12 +349,21 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
         Maximum improvement steps (default 10 000; Howard's method needs far fewer in practice).
     tie_tol : float, optional
         An action replaces the current one only if its Q-value is larger by more than
-        ``tie_tol``, so exact ties and round-off never make the policy cycle. The default is
-        the round-off level of the evaluation: ``max(64 eps max(1, |V|), 4 |r| / (1 - gamma))``
-        with ``r`` the residual of the linear solve (``16 |r|`` for gamma = 1). At termination
-        :math:`\max_s (TV^\pi - V^\pi)(s) \le` ``tie_tol``, hence
-        :math:`V^* - V^\pi \le` ``tie_tol``/(1 - gamma) for :math:`\gamma < 1`; that bound is
-        reported as ``error_bound``.
+        ``tie_tol`` plus twice the evaluation error, so exact ties and round-off never make
+        the policy cycle. The default is the round-off level of the evaluation:
+        ``max(64 eps max(1, |V|), 4 |r| / (1 - gamma))`` with ``r`` the residual of a direct
+        solve (``16 |r|`` for gamma = 1).
+    evaluation : {"auto", "direct", "sweeps"}
+        How each policy is evaluated. ``"direct"`` solves :math:`(I - \gamma P_\pi) V = R_\pi`
+        (triangular for acyclic chains, sparse LU, or LAPACK). ``"sweeps"`` (``gamma < 1``)
+        applies :math:`T^\pi` starting from the previous policy's values until the span bound
+        certifies an error below the round-off of a direct solve,
+        :math:`(16 \epsilon + 4 \delta)(1 + \max|V|) / (1 - \gamma)` with :math:`\delta` the row-sum
+        error of P, and gives way to the direct solve whenever the sweeps' observed rate says
+        they would cost more. ``"auto"`` (default) is ``"sweeps"`` for ``gamma < 1`` on MDPs
+        with cycles, else ``"direct"``. The improvement step allows for the certified error,
+        so both evaluations give Howard's sequence of policies (up to exact ties) and the
+        returned V is :math:`V^\pi` of the returned policy to round-off level.
     callback : callable, optional
         ``callback(k, state)`` with ``state.V``, ``state.policy``, ``state.policy_changes``.
 
@@ -357,7 +371,10 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
     -------
     SolverResult
         ``history``: ``policy_changes`` (states whose action changed at each improvement),
-        ``J`` (:math:`\mu^\top V^{\pi_k}`, non-decreasing), ``elapsed``.
+        ``J`` (:math:`\mu^\top V^{\pi_k}`, non-decreasing up to the evaluation error),
+        ``sweeps`` (sweeps of each evaluation, 0 for a direct solve), ``elapsed``.
+        For :math:`\gamma < 1`, ``error_bound`` bounds :math:`\max_s |V^*(s) - V(s)|` by
+        :math:`\max_s |TV - V|(s) / (1 - \gamma)`.
 
     Raises
     ------
@@ -367,7 +384,7 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
 
     References
     ----------
-    Howard (1960); Puterman (2005), §6.4.
+    Howard (1960); Puterman (2005), §6.4 and Thm 6.6.3 (the span bound of the sweeps).
 
     Examples
     --------
@@ -377,10 +394,19 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
     >>> result = mt.policy_iteration(mdp)
     >>> result.policy, np.round(result.V, 6), result.history["policy_changes"]
     (array([0, 0]), array([ -8.571429, -20.      ]), array([1, 0]))
+    >>> direct = mt.policy_iteration(mdp, evaluation="direct")
+    >>> bool(np.abs(direct.V - result.V).max() < 1e-10), direct.history["sweeps"]
+    (True, array([0, 0]))
     """
     S = mdp.n_states
+    gamma = mdp.gamma
+    if evaluation not in ("auto", "direct", "sweeps"):
+        raise ValueError(f"evaluation must be 'auto', 'direct' or 'sweeps'; got {evaluation!r}")
+    if evaluation == "sweeps" and gamma == 1.0:
+        raise ValueError("evaluation='sweeps' needs gamma < 1 (the span bound certifies nothing "
+                         "at gamma = 1); use 'direct'")
     if policy0 is None:
-        policy = proper_policy(mdp) if mdp.gamma == 1.0 else np.argmax(mdp._R_am, axis=0)
+        policy = proper_policy(mdp) if gamma == 1.0 else np.argmax(mdp._R_am, axis=0)
     else:
         val.as_policy_matrix(mdp, policy0, "policy0")
         if np.asarray(policy0).ndim != 1:
@@ -390,24 +416,22 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
     max_iter = val.check_positive(10_000 if max_iter is None else max_iter, "max_iter", integer=True)
     if tie_tol is not None:
         tie_tol = val.check_positive(tie_tol, "tie_tol", allow_zero=True)
+    sweeps = evaluation == "sweeps" or (evaluation == "auto" and gamma < 1.0
+                                        and mdp._layers is None)
     backup = _Backup(mdp)
-    changes, J, elapsed, start = [], [], [], time.perf_counter()
+    best = np.empty(S)
+    changes, J, n_sweeps, elapsed, start = [], [], [], [], time.perf_counter()
     converged, by_callback, k = False, False, 0
     V = np.zeros(S)
     for k in range(1, max_iter + 1):
-        P_pi, R_pi = policy_chain(mdp, one_hot(policy, mdp.n_actions))
-        if mdp.gamma == 1.0:
-            check_proper(mdp, P_pi, "policy0" if k == 1 and policy0 is not None
-                         else f"the policy at improvement step {k - 1}")
-        V = solve_values(mdp, P_pi, R_pi)
-        J.append(float(mdp.mu @ V))
-        Q = backup.q(V)
-        current = Q[policy, np.arange(S)]
-        best = Q.max(axis=0)
-        tol_k = _tie_tolerance(mdp.gamma, V, current) if tie_tol is None else tie_tol
-        improve = best > current + tol_k
+        what = ("policy0" if k == 1 and policy0 is not None
+                else f"the policy at improvement step {k - 1}")
+        V, error, used = _evaluate_step(mdp, policy, V, sweeps, what)
+        improve, Q, best = _improvement(mdp, backup, policy, V, error, tie_tol, best)
         n_changed = int(improve.sum())
         changes.append(n_changed)
+        n_sweeps.append(used)
+        J.append(float(mdp.mu @ V))
         elapsed.append(time.perf_counter() - start)
         if n_changed == 0:
             converged = True
@@ -418,21 +442,65 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, callback
             by_callback = True
             break
     if converged:
-        message = MESSAGES["stable"].format(k=k - 1)
+        how = ("exact evaluation" if not any(n_sweeps) else
+               "evaluation exact to round-off: warm-started sweeps certified by the span bound")
+        message = MESSAGES["stable"].format(k=k - 1, evaluation=how)
     elif by_callback:
         message = MESSAGES["callback"].format(k=k)
     else:
         message = MESSAGES["max_iter"].format(max_iter=max_iter,
                                               detail=f"{changes[-1]} states still improving")
     _warn_if_stopped(converged, message, by_callback)
-    history = {"policy_changes": np.array(changes), "J": np.array(J), "elapsed": np.array(elapsed)}
+    history = {"policy_changes": np.array(changes), "J": np.array(J),
+               "sweeps": np.array(n_sweeps), "elapsed": np.array(elapsed)}
     Q = backup.q(V)
     bound = None
-    if converged and mdp.gamma < 1.0:  # V* - V <= max(TV - V) / (1 - gamma)
-        bound = max(0.0, float((Q.max(axis=0) - V).max())) / (1.0 - mdp.gamma)
+    if converged and gamma < 1.0:  # |V* - V| <= max|TV - V| / (1 - gamma) for any V
+        bound = float(np.abs(backup.max(V)[0] - V).max()) / (1.0 - gamma)
     return SolverResult(V=V, Q=Q.T.copy(), policy=policy, iterations=k, converged=converged,
                         method="policy_iteration", message=message, history=history,
                         error_bound=bound)
+
+
+def _exact_rel(gamma, row_error):
+    """Relative evaluation error that counts as exact: a direct solve's round-off,
+    about eps * cond(I - gamma P_pi) <= eps * 2 / (1 - gamma), with room to spare."""
+    return (16 * EPS + 4 * row_error) / (1.0 - gamma)
+
+
+def _improvement(mdp, backup, policy, V, error, tie_tol, best):
+    """Howard's improvement test: states where some action beats the current one by more
+    than the tie tolerance plus what the evaluation error could account for."""
+    best, Q = backup.max(V, out=best)
+    current = Q[policy, np.arange(mdp.n_states)]
+    if error == 0.0:  # direct solve: its residual measures the round-off
+        tol = _tie_tolerance(mdp.gamma, V, current) if tie_tol is None else tie_tol
+    else:  # every Q is within gamma * error of Q^pi
+        base = 64 * EPS * max(1.0, float(np.abs(V).max())) if tie_tol is None else tie_tol
+        tol = base + 2 * mdp.gamma * error
+    return best > current + tol, Q, best
+
+
+def _evaluate_step(mdp, policy, V, sweeps, what):
+    """(V, certified error, sweeps used) for one policy of policy iteration (error 0: direct).
+
+    Sweeps start from the previous policy's values and stop at round-off level, so the
+    improvement step sees the values a direct solve would give; they give way to the direct
+    solve when they would cost more than it (see :func:`sweep_values`)."""
+    gamma = mdp.gamma
+    if sweeps:
+        P_pi, R_pi = _policy_matrix_rows(mdp, policy)
+        rel = _exact_rel(gamma, mdp._row_error)
+        budget = sweep_budget(P_pi, dense_direct=not mdp.is_sparse)
+        V_new, error, used = sweep_values(P_pi, R_pi, gamma, V, rel, budget, rel=rel,
+                                          row_error=mdp._row_error)
+        if V_new is not None:
+            V_new[mdp.terminal] = 0.0
+            return V_new, max(error, 1e-300), used
+    P_pi, R_pi = policy_chain(mdp, one_hot(policy, mdp.n_actions))
+    if gamma == 1.0:
+        check_proper(mdp, P_pi, what)
+    return solve_values(mdp, P_pi, R_pi), 0.0, 0
 
 
 def _tie_tolerance(gamma, V, current):

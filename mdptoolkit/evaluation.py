@@ -36,6 +36,7 @@ import scipy.sparse.linalg as spla
 
 from . import _validation as val
 from .exceptions import ConvergenceWarning, ImproperPolicyError, MDPValidationError
+from .operators import _csr_matvec
 
 __all__ = ["evaluate_policy", "evaluate_q", "occupancy", "expected_return"]
 
@@ -280,7 +281,12 @@ class ChainSystem:
             return x
         if self.sparse:
             if self._lu is None:
-                self._lu = spla.splu(sp.csc_array(self.M))
+                # I - gamma P_NN is a nonsingular M-matrix (diagonally dominant by rows), so
+                # elimination without pivoting is stable; that keeps the fill-reducing order,
+                # and minimum degree on A^T + A suits the near-symmetric patterns of grid-like
+                # MDPs (300x300 grid: half the fill and time of the default COLAMD).
+                self._lu = spla.splu(sp.csc_array(self.M), permc_spec="MMD_AT_PLUS_A",
+                                     diag_pivot_thresh=0.0)
             return self._lu.solve(b, trans="T" if transpose else "N")
         if self._lu is None:
             self._lu = scipy.linalg.lu_factor(self.M, check_finite=False)
@@ -430,6 +436,87 @@ def _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter):
     message = rule.failure_message(k, max_iter, float(np.abs(V).max()))
     warnings.warn(f"iterative evaluation {message}", ConvergenceWarning, stacklevel=3)
     return V
+
+
+
+# ---------------------------------------------------------------------- warm-started sweeps
+EPS = float(np.finfo(float).eps)
+SWEEP_PATIENCE = 50  # sweeps without a new smallest span before the sweeps give up
+RATE_WINDOW = 20  # sweeps over which the span's rate of decrease is measured
+
+
+def sweep_budget(P_pi, dense_direct):
+    """Sweeps of ``V <- R_pi + gamma P_pi V`` that cost about as much as one direct solve.
+
+    A cost model, deterministic on purpose (results must not depend on the machine's load).
+    A sweep costs about ``nnz(P_pi) + S`` memory-bound multiply-adds. LAPACK's LU (dense MDPs,
+    ``dense_direct``) costs ``S^3/3`` flops at roughly 20x that rate; SuperLU on sparse
+    grid-like MDPs was measured at about ``12 S^1.5`` (300x300 grid: 0.45 s, the time of
+    about 700 sweeps)."""
+    n = P_pi.shape[0]
+    per_sweep = (P_pi.nnz if sp.issparse(P_pi) else n * n) + n
+    direct = n ** 3 / 60 if dense_direct else 12 * n ** 1.5
+    return int(max(100, direct / per_sweep))
+
+
+def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=EPS):
+    r"""Warm-started evaluation by sweeps, certified by the span bound.
+
+    Applies :math:`T^\pi V = R_\pi + \gamma P_\pi V` from ``V0`` until the MacQueen bound
+    :math:`\tfrac{\gamma}{2(1-\gamma)}\,\mathrm{sp}(T^\pi V - V)` (plus the row-sum round-off
+    term of :class:`~mdptoolkit._stopping.SpanRule`) is at most ``tol + rel * max|V|``, and returns the
+    midpoint of the bounds, which is within that bound of :math:`V^\pi` in every state
+    (Puterman 2005, Thm 6.6.3, applied to the single-policy operator). ``gamma < 1``.
+
+    Returns ``(V, bound, sweeps)``; ``V`` is None when the bound would not reach its target
+    within ``max_sweeps`` sweeps (judged from the span's geometric rate over the last
+    ``RATE_WINDOW`` sweeps, so hopeless runs stop early) or stops improving (round-off), and
+    the caller solves directly.
+    """
+    factor = gamma / (1.0 - gamma)
+    row_error = max(float(row_error), EPS)
+    x = np.array(V0, dtype=np.float64)
+    y = np.empty_like(x)
+    diff = np.empty_like(x)
+    csr = sp.issparse(P_pi) and _csr_matvec is not None
+    if csr:
+        P_pi = sp.csr_array(P_pi)
+        P_pi.sort_indices()
+        n = P_pi.shape[0]
+    best, best_k = np.inf, 0
+    history = []
+    for k in range(1, max_sweeps + 1):
+        if csr:
+            np.multiply(x, gamma, out=diff)
+            np.copyto(y, R_pi)
+            _csr_matvec(n, n, P_pi.indptr, P_pi.indices, P_pi.data, diff, y)
+        else:
+            y = R_pi + gamma * (P_pi @ x)
+        np.subtract(y, x, out=diff)
+        lo, hi = float(diff.min()), float(diff.max())
+        span = hi - lo
+        if not np.isfinite(span):
+            return None, np.inf, k
+        offset = factor * (hi + lo) / 2
+        half = factor * span / 2
+        if half <= tol or rel:
+            scale = float(np.abs(y).max())
+            model = factor * row_error * (abs(offset) + scale)
+            if half + model <= tol + rel * scale:
+                y += offset
+                return y, half + model, k
+        if span < best:
+            best, best_k = span, k
+        elif k - best_k >= SWEEP_PATIENCE:
+            break
+        history.append(span)
+        if k > RATE_WINDOW and k % RATE_WINDOW == 0:
+            rate = (span / history[-RATE_WINDOW - 1]) ** (1.0 / RATE_WINDOW)
+            target = 2.0 * (tol + rel * float(np.abs(y).max())) / factor
+            if rate >= 1.0 or k + np.log(target / span) / np.log(rate) > max_sweeps:
+                break  # at this rate the sweeps would cost more than a direct solve
+        x, y = y, x
+    return None, np.inf, k
 
 
 def default_max_iter(gamma, tol, span0, cap=1_000_000, gamma1=100_000):

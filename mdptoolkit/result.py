@@ -16,7 +16,7 @@ MESSAGES = {
             "(max|V - V*| <= {bound:.3g})",
     "residual": "converged: max|V_k+1 - V_k| = {value:.3g} <= tol = {tol:g} (gamma = 1: tol bounds "
                 "the Bellman residual, not the distance to V*)",
-    "stable": "converged: policy stable after {k} improvement steps (exact evaluation)",
+    "stable": "converged: policy stable after {k} improvement steps ({evaluation})",
     "horizon": "converged: {k} backward steps (exact)",
     "gain": "converged: span(T V - V) bounds the gain to within {value:.3g} <= tol = {tol:g}",
     "lp": "converged: HiGHS status {status} ({detail}); greedy policy evaluated exactly",
@@ -114,7 +114,7 @@ class SolverResult(FrozenArrays):
     >>> result.converged, result.policy, result.V
     (True, array([1]), array([4.]))
     >>> sorted(result.history)
-    ['J', 'elapsed', 'policy_changes']
+    ['J', 'elapsed', 'policy_changes', 'sweeps']
     """
 
     V: np.ndarray

@@ -111,7 +111,9 @@ SPAN_MESSAGE = (r"converged: span bound gamma/\(1-gamma\)\*span\(TV - V\) = \S+ 
 CONVERGED_MESSAGES = {
     "value_iteration": SPAN_MESSAGE,
     "value_iteration-gauss_seidel": SPAN_MESSAGE,
-    "policy_iteration": r"converged: policy stable after \d+ improvement steps \(exact evaluation\)",
+    "policy_iteration": (r"converged: policy stable after \d+ improvement steps \((exact evaluation|"
+                         r"evaluation exact to round-off: warm-started sweeps certified by the span "
+                         r"bound)\)"),
     "modified_policy_iteration": SPAN_MESSAGE,
     "linear_programming": r"converged: HiGHS status 0 \(.*Optimal.*\); greedy policy evaluated exactly",
     "backward_induction": r"converged: 4 backward steps \(exact\)",
@@ -121,7 +123,7 @@ CONVERGED_MESSAGES = {
 HISTORY_KEYS = {
     "value_iteration": {"residual", "error_bound", "elapsed"},
     "value_iteration-gauss_seidel": {"residual", "error_bound", "elapsed"},
-    "policy_iteration": {"policy_changes", "J", "elapsed"},
+    "policy_iteration": {"policy_changes", "J", "sweeps", "elapsed"},
     "modified_policy_iteration": {"residual", "error_bound", "policy_changes", "elapsed"},
     "linear_programming": {"objective"},
     "backward_induction": {"residual", "elapsed"},
@@ -785,3 +787,59 @@ def test_allowed_is_respected(kind, solver):
     elif solver != "soft_value_iteration":
         V_star, _ = exact_optimum(masked)  # certified over the allowed actions only
         np.testing.assert_allclose(result.V, V_star, rtol=0, atol=1e-8)
+
+
+# ---------------------------------------------------------------------- PI's evaluation by sweeps
+@pytest.mark.parametrize("gamma", [0.5, 0.9, 0.99])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_policy_iteration_by_sweeps_takes_howards_steps(kind, gamma, seed):
+    # The sweeps stop at the round-off level of a direct solve and the improvement step allows
+    # for their certified error, so the sequence of policies is Howard's (random rewards: no ties).
+    # With terminal states the span bound gains nothing over the sup norm (their values are
+    # pinned at 0), so at gamma >= 0.9 these 60-state systems are cheaper to solve directly.
+    terminal = seed == 2
+    mdp = random_mdp(kind, seed, n_states=60, gamma=gamma, terminal=terminal)
+    direct = mt.policy_iteration(mdp, evaluation="direct")
+    sweeps = mt.policy_iteration(mdp, evaluation="sweeps")
+    assert (direct.history["sweeps"] == 0).all()
+    assert sweeps.history["sweeps"].any() == (not terminal or gamma == 0.5)
+    np.testing.assert_array_equal(sweeps.history["policy_changes"], direct.history["policy_changes"])
+    np.testing.assert_array_equal(sweeps.policy, direct.policy)
+    V_star, policy = exact_optimum(mdp)
+    np.testing.assert_array_equal(sweeps.policy, policy)
+    exact_level = 20 * np.finfo(float).eps * (1 + np.abs(V_star).max()) / (1 - gamma)  # as documented
+    assert np.abs(sweeps.V - V_star).max() <= exact_level
+    assert np.abs(sweeps.V - V_star).max() <= sweeps.error_bound
+    assert direct.message.endswith("(exact evaluation)")
+    if sweeps.history["sweeps"].any():
+        assert sweeps.message.endswith("(evaluation exact to round-off: warm-started sweeps "
+                                       "certified by the span bound)")
+
+
+def test_policy_iteration_solves_directly_when_sweeps_would_be_slow(kind):
+    # A 400-state corridor at gamma = 0.9999: T^pi contracts by about gamma per sweep, so the
+    # sweeps would need ~10^5 steps; the observed rate sends the evaluation to the direct solve.
+    S = 400
+    P = np.zeros((S, 2, S))
+    s = np.arange(S)
+    P[s, 0, np.maximum(s - 1, 0)] = 1.0
+    P[s, 1, np.minimum(s + 1, S - 1)] = 1.0
+    R = np.zeros((S, 2))
+    R[S - 1, :] = 1.0
+    R[0, :] = 0.5
+    mdp = mt.MDP(as_kind(P, kind), R, 0.9999)
+    result = mt.policy_iteration(mdp)
+    assert (result.history["sweeps"] == 0).any()
+    V_star, policy = exact_optimum(mdp)
+    np.testing.assert_array_equal(result.policy, policy)
+    np.testing.assert_allclose(result.V, V_star, rtol=1e-9)
+
+
+def test_policy_iteration_evaluation_options_are_checked(small_mdps):
+    with pytest.raises(ValueError, match=r"evaluation must be 'auto', 'direct' or 'sweeps'; "
+                                         r"got 'lu'"):
+        mt.policy_iteration(small_mdps["dense"], evaluation="lu")
+    episodic = small_mdps["dense"].replace(gamma=1.0, terminal=np.arange(12) == 0)
+    with pytest.raises(ValueError, match=r"evaluation='sweeps' needs gamma < 1 \(the span bound "
+                                         r"certifies nothing at gamma = 1\); use 'direct'"):
+        mt.policy_iteration(episodic, evaluation="sweeps")
