@@ -40,7 +40,7 @@ class SpanRule:
     """
 
     def __init__(self, gamma, tol, n_states, *, what="the bound gamma/(1-gamma)*span(TV - V)",
-                 row_error=EPS):
+                 row_error=EPS, work=None):
         self.gamma = gamma
         self.row_error = max(float(row_error), EPS)
         self.tol = tol
@@ -56,10 +56,13 @@ class SpanRule:
         self.value = np.nan
         self.offset = 0.0
         self.stop_reason = None
+        self._diff = work  # scratch (S,) array for TV - V; the caller's, when it has one free
 
     def update(self, k, V, TV):
         """Record iteration k; return True when the guarantee holds."""
-        diff = TV - V
+        if self._diff is None or self._diff.shape != TV.shape:
+            self._diff = np.empty_like(TV)  # one buffer for every iteration
+        diff = np.subtract(TV, V, out=self._diff)
         lo, hi = float(diff.min()), float(diff.max())
         residual = max(hi, -lo)
         self.residual.append(residual)
@@ -68,7 +71,8 @@ class SpanRule:
             self.offset = self.factor * (hi + lo) / 2
             # Rows of P sum to 1 only within row_error in floating point; the bounds' constant
             # shifts are then off by up to that fraction, amplified by gamma/(1-gamma).
-            self.model = self.factor * self.row_error * (abs(self.offset) + float(np.abs(TV).max()))
+            scale = max(float(TV.max()), -float(TV.min()))  # max|TV| without a temporary
+            self.model = self.factor * self.row_error * (abs(self.offset) + scale)
             value = self.weight * span + self.model
             self.bound.append(self.factor * span / 2 + self.model)
             if self.model > self.tol and self.weight * span <= self.tol:
@@ -90,9 +94,16 @@ class SpanRule:
             self.stop_reason = "stalled"
         return False
 
-    def corrected(self, TV):
-        """The returned values: the midpoint of the bounds (gamma < 1) or TV itself."""
-        return TV + self.offset if self.discounted else TV
+    def corrected(self, TV, out=None):
+        """The returned values: the midpoint of the bounds (gamma < 1) or TV itself
+        (``out=TV`` corrects in place)."""
+        if not self.discounted:
+            return TV
+        return np.add(TV, self.offset, out=out)
+
+    def release(self):
+        """Drop the work buffer (the solver is done; its result is about to be built)."""
+        self._diff = None
 
     @property
     def error_bound(self):

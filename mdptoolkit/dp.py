@@ -43,14 +43,33 @@ def _initial_values(mdp, V0):
     return V
 
 
-def _finish(mdp, method, V, k, converged, message, history, error_bound=None, **extra):
-    """Common tail: Q from the returned V, greedy policy (lowest index among ties)."""
-    V = np.where(mdp.terminal, 0.0, V)
-    Q = _Backup(mdp).q(V).T.copy()
-    policy = np.argmax(Q, axis=1)
+def _finish(mdp, method, V, k, converged, message, history, error_bound=None, backup=None,
+            spare=None, **extra):
+    """Common tail: Q from the returned V, greedy policy (lowest index among ties).
+
+    ``V`` is the solver's own array (set to 0 at terminal states in place). Reuses the
+    solver's backup buffer and the ``spare`` (S,) array when given, the solver being done
+    with them: Q is returned as the (S, A) transposed view of the (A, S) buffer, and the
+    greedy policy is found row by row, since ``np.argmax(Q, axis=0)`` would copy the buffer
+    transposed. Value iteration then peaks at its working set, not above it."""
+    V[mdp.terminal] = 0.0
+    backup = _Backup(mdp) if backup is None else backup
+    best, Q_am = backup.max(V, out=spare)
+    policy = greedy_rows(Q_am, best)
+    Q = Q_am.T
     return SolverResult(V=V, Q=Q, policy=policy, iterations=k, converged=converged,
                         method=method, message=message, history=history,
                         error_bound=error_bound, **extra)
+
+
+def greedy_rows(Q_am, best):
+    """argmax over the rows of the action-major (A, S) array whose maximum is ``best``:
+    the lowest action attaining it, like ``np.argmax(Q_am, axis=0)`` but without its
+    transposed copy of the array."""
+    policy = np.zeros(Q_am.shape[1], dtype=np.intp)
+    for a in range(Q_am.shape[0] - 1, -1, -1):
+        policy[Q_am[a] == best] = a
+    return policy
 
 
 def _warn_if_stopped(converged, message, stopped_by_callback):
@@ -134,7 +153,8 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     V = _initial_values(mdp, V0)
     backup = _Backup(mdp)
     TV = np.empty_like(V)
-    rule = SpanRule(mdp.gamma, tol, mdp.n_states, row_error=mdp._row_error)
+    # the backup's scratch vector is free between backups: the rule computes TV - V in it
+    rule = SpanRule(mdp.gamma, tol, mdp.n_states, row_error=mdp._row_error, work=backup.x)
     if max_iter is None:
         diff0 = backup.max(V, out=TV)[0] - V
         span0 = float(np.ptp(diff0))
@@ -164,7 +184,7 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
         elapsed.append(time.perf_counter() - start)
         if done:
             converged = True
-            V = rule.corrected(TV)
+            spare, V = V, rule.corrected(TV, out=TV)  # the last iterate's buffer is free now
             break
         if rule.stop_reason:
             V = V_next.copy()
@@ -181,8 +201,10 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     else:
         V = V_next.copy()
     message = rule.final_message(converged, by_callback, k, max_iter, float(np.abs(TV).max()))
+    rule.release()
     return _finish(mdp, "value_iteration", V, k, converged, message, rule.history(elapsed),
-                   rule.error_bound if converged else None)
+                   rule.error_bound if converged else None, backup=backup,
+                   spare=spare if converged and sweep is None else None)
 
 
 def _gauss_seidel_sweep(mdp):
@@ -268,7 +290,7 @@ def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, cal
     converged, by_callback, k = False, False, 0
     for k in range(1, max_iter + 1):
         _, Q = backup.max(V, out=TV)
-        new_policy = np.argmax(Q, axis=0)
+        new_policy = greedy_rows(Q, TV)
         changes.append(mdp.n_states if policy is None else int((new_policy != policy).sum()))
         done = rule.update(k, V, TV)
         elapsed.append(time.perf_counter() - start)
@@ -294,7 +316,7 @@ def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, cal
     history = rule.history(elapsed)
     history["policy_changes"] = np.array(changes)
     return _finish(mdp, "modified_policy_iteration", V, k, converged, message, history,
-                   rule.error_bound if converged else None)
+                   rule.error_bound if converged else None, backup=backup)
 
 
 def proper_policy(mdp):
@@ -436,7 +458,7 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluati
         if n_changed == 0:
             converged = True
             break
-        policy = np.where(improve, np.argmax(Q, axis=0), policy)
+        policy = np.where(improve, greedy_rows(Q, best), policy)
         if callback is not None and callback(k, callback_state(V=V, policy=policy,
                                                                policy_changes=n_changed)):
             by_callback = True
@@ -453,11 +475,11 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluati
     _warn_if_stopped(converged, message, by_callback)
     history = {"policy_changes": np.array(changes), "J": np.array(J),
                "sweeps": np.array(n_sweeps), "elapsed": np.array(elapsed)}
-    Q = backup.q(V)
+    best, Q = backup.max(V, out=best)
     bound = None
     if converged and gamma < 1.0:  # |V* - V| <= max|TV - V| / (1 - gamma) for any V
-        bound = float(np.abs(backup.max(V)[0] - V).max()) / (1.0 - gamma)
-    return SolverResult(V=V, Q=Q.T.copy(), policy=policy, iterations=k, converged=converged,
+        bound = float(np.abs(best - V).max()) / (1.0 - gamma)
+    return SolverResult(V=V, Q=Q.T, policy=policy, iterations=k, converged=converged,
                         method="policy_iteration", message=message, history=history,
                         error_bound=bound)
 

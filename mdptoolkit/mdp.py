@@ -345,9 +345,16 @@ class MDP:
     def _finish_operator(self):
         S, A = self._n_states, self._n_actions
         val.freeze(self._R)
-        # rewards in action-major layout: -inf at disallowed (for maxima), 0 there (for sums)
-        self._R_am = val.freeze(np.where(self._allowed, self._R, -np.inf).T.copy())
-        self._R0 = val.freeze(np.where(self._allowed, self._R, 0.0))
+        # rewards in action-major layout: -inf at disallowed (for maxima), 0 there (for sums).
+        # When every action is allowed the three are the same numbers: store them once (R is
+        # then a transposed view of the action-major array), which matters for sparse MDPs,
+        # where one (S, A) array is a sizeable fraction of P.
+        if self._allowed.all():
+            self._R_am = val.freeze(np.ascontiguousarray(self._R.T))
+            self._R = self._R0 = val.freeze(self._R_am.T)
+        else:
+            self._R_am = val.freeze(np.where(self._allowed, self._R, -np.inf).T.copy())
+            self._R0 = val.freeze(np.where(self._allowed, self._R, 0.0))
         if self._Pam is not None:
             val.freeze(self._Pam)
             nnz = np.count_nonzero(self._Pam)

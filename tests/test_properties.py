@@ -406,3 +406,13 @@ def test_occupancy_solves_its_flow_equation_and_gives_the_return(sparse, data):
     slack = 1e-10 * scale(mdp, V) * (1 + np.abs(d).sum())
     assert J == pytest.approx(mdp.mu @ V, abs=slack)
     assert J == pytest.approx(d @ R_pi, abs=slack)
+
+
+@settings(max_examples=60)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6),
+                  elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 2.0])))
+def test_greedy_rows_is_argmax_over_actions_lowest_index_first(Q_am):
+    # ties are frequent with five values: the lowest action attaining the maximum must win
+    from mdptoolkit.dp import greedy_rows
+    best = Q_am.max(axis=0)
+    np.testing.assert_array_equal(greedy_rows(Q_am, best), np.argmax(Q_am, axis=0))
