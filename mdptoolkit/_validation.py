@@ -55,7 +55,7 @@ def check_finite(array, name):
         idx = np.argwhere(bad)
         first = tuple(idx[0])
         raise MDPValidationError(
-            f"{name} must be finite; got {array[first]!r} at {name}[{fmt_index(first)}] "
+            f"{name} must be finite; got {fmt_num(array[first])} at {name}[{fmt_index(first)}] "
             f"({len(idx)} non-finite entries)")
 
 

@@ -81,6 +81,7 @@ class TabularSoftmax:
         self.n_states = val.check_positive(n_states, "n_states", integer=True)
         self.n_actions = val.check_positive(n_actions, "n_actions", integer=True)
         self.allowed = _check_allowed(allowed, self.n_states, self.n_actions)
+        self.all_allowed = bool(self.allowed.all())
         self.shape = (self.n_states, self.n_actions)
 
     def __repr__(self):
@@ -104,7 +105,8 @@ class TabularSoftmax:
     def logits_vjp(self, theta, w):
         r""":math:`\sum_{s,a} w(s,a) \nabla_\theta z(s,a)` = ``w`` itself (masked)."""
         w = np.asarray(w, dtype=np.float64)
-        w[~self.allowed] = 0.0
+        if not self.all_allowed:
+            w[~self.allowed] = 0.0
         return w
 
     def natural_direction(self, theta, pi, d, advantage, grad):
@@ -154,6 +156,7 @@ class LogLinear:
             self.features = phi.reshape(S * A, d)
         self.n_states, self.n_actions, self.dim = S, A, d
         self.allowed = _check_allowed(allowed, S, A)
+        self.all_allowed = bool(self.allowed.all())
         self.shape = (d,)
 
     def __repr__(self):
@@ -167,9 +170,12 @@ class LogLinear:
     def check(self, theta):
         return val.as_float_array(theta, "theta", shape=self.shape)
 
+    def raw_logits(self, theta):
+        """(S, A) logits before the mask of allowed actions."""
+        return np.asarray(self.features @ theta).reshape(self.n_states, self.n_actions)
+
     def logits(self, theta):
-        z = np.asarray(self.features @ theta).reshape(self.n_states, self.n_actions)
-        return np.where(self.allowed, z, -np.inf)
+        return np.where(self.allowed, self.raw_logits(theta), -np.inf)
 
     def policy(self, theta):
         """(S, A) policy."""
@@ -213,6 +219,8 @@ def _param_for(mdp, param):
     if (param.n_states, param.n_actions) != (mdp.n_states, mdp.n_actions):
         raise MDPValidationError(f"param must be for {mdp.n_states} states and {mdp.n_actions} "
                                  f"actions; got {param.n_states} and {param.n_actions}")
+    if mdp._all_allowed:
+        return param
     leak = ~mdp.allowed & param.allowed & ~mdp.terminal[:, None]
     if leak.any():
         s, a = np.argwhere(leak)[0]
@@ -291,6 +299,15 @@ def exact_gradient(mdp, param, theta, *, beta=0.0, reference=None):
     acyclic chains two triangular solves, linear in the number of transitions), plus one
     Bellman backup and the vector–Jacobian product of the logits.
 
+    MDPs stored as a breadth-first prefix tree (every :class:`~mdptoolkit.language.LanguageMDP`,
+    and any deterministic acyclic MDP laid out the same way) take a fast path that needs no
+    matrix at all: slices and reshapes over the height layers, processed in cache-sized
+    pieces (see ``mdptoolkit._prefix_tree``). On the language MDP with 10 tokens and
+    ``max_len`` 6 (1.1e5 states) it costs about 5 sparse matrix–vector products over the
+    transitions (``benchmarks/bench_language.py``). Its results equal the general path's to
+    round-off; logits spread over more than 600 within a few thousand states, and references
+    with zeros, go through the general path.
+
     Examples
     --------
     Sutton & Barto (2018) Example 13.1, the short corridor: with one shared probability
@@ -310,12 +327,38 @@ def exact_gradient(mdp, param, theta, *, beta=0.0, reference=None):
     (-12.0, array([2.]))
     """
     param, beta, ref, logref = _setup(mdp, param, beta, reference)
+    fast = _tree_gradient(mdp, param, theta, beta, ref, logref)
+    if fast is not None:
+        return fast
     theta = param.check(theta)
     pi = param.policy(theta)
     ev = _Evaluation(mdp, pi, beta, ref)
     Qs = _soft_q(mdp, ev.V, pi, beta, logref)
     grad, _ = _gradient_from(param, theta, pi, ev.d, Qs, mdp.terminal)
     return ev.J, grad
+
+
+def _tree_gradient(mdp, param, theta, beta, ref, logref):
+    """(J, grad) by the prefix-tree fast path (language MDPs), or None when it does not apply;
+    the general path then computes (or rejects) the same thing."""
+    tree = mdp._tree
+    if tree is None or not isinstance(param, (TabularSoftmax, LogLinear)):
+        return None
+    allowed = None if param.all_allowed else param.allowed
+    if beta > 0 and not (ref[param.allowed] > 0).all():
+        return None  # the KL term is infinite for some policies: let the general path say so
+    if isinstance(param, TabularSoftmax):
+        z = np.asarray(theta, dtype=np.float64)
+        if z.shape != param.shape:
+            return None
+    else:
+        theta = param.check(theta)
+        z = param.raw_logits(theta)
+    out = tree.gradient(mdp, z, allowed, beta, logref)
+    if out is None:
+        return None
+    J, W = out
+    return J, param.logits_vjp(theta, W)
 
 
 def _optimum(mdp, beta, ref):

@@ -349,7 +349,8 @@ class MDP:
         # When every action is allowed the three are the same numbers: store them once (R is
         # then a transposed view of the action-major array), which matters for sparse MDPs,
         # where one (S, A) array is a sizeable fraction of P.
-        if self._allowed.all():
+        self._all_allowed = bool(self._allowed.all())
+        if self._all_allowed:
             self._R_am = val.freeze(np.ascontiguousarray(self._R.T))
             self._R = self._R0 = val.freeze(self._R_am.T)
         else:
@@ -428,6 +429,13 @@ class MDP:
         """Height layers when the allowed transitions are acyclic (see evaluation.Layers)."""
         from .evaluation import acyclic_layers
         return acyclic_layers(self)
+
+    @functools.cached_property
+    def _tree(self):
+        """The breadth-first prefix-tree layout of language MDPs, if this MDP has it
+        (see _prefix_tree.PrefixTree)."""
+        from ._prefix_tree import prefix_tree
+        return prefix_tree(self)
 
     @property
     def nnz(self):
