@@ -240,7 +240,23 @@ def one_hot(policy, n_actions):
 def _policy_matrix_rows(mdp, policy):
     """Transition matrix and rewards of a deterministic policy (CSR or dense rows of P)."""
     rows = policy * mdp.n_states + np.arange(mdp.n_states)
-    return mdp._op[rows], mdp._R_am.reshape(-1)[rows]
+    op = mdp._op
+    R_pi = mdp._R_am.reshape(-1)[rows]
+    if not sp.issparse(op):
+        return op[rows], R_pi
+    return csr_rows(op, rows), R_pi
+
+
+def csr_rows(op, rows):
+    """``op[rows]`` for a CSR matrix, gathered with a few vectorized steps (SciPy's fancy row
+    indexing costs ~0.1 ms of fixed overhead, which showed on every step of policy iteration)."""
+    starts, stops = op.indptr[rows], op.indptr[rows + 1]
+    lengths = stops - starts
+    indptr = np.zeros(rows.size + 1, dtype=op.indptr.dtype)
+    np.cumsum(lengths, out=indptr[1:])
+    take = np.arange(int(indptr[-1]), dtype=op.indptr.dtype) + np.repeat(starts - indptr[:-1],
+                                                                         lengths)
+    return sp.csr_array((op.data[take], op.indices[take], indptr), shape=(rows.size, op.shape[1]))
 
 
 def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, callback=None):

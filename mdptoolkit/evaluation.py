@@ -480,16 +480,18 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
     diff = np.empty_like(x)
     csr = sp.issparse(P_pi) and _csr_matvec is not None
     if csr:
-        P_pi = sp.csr_array(P_pi)
-        P_pi.sort_indices()
+        if not isinstance(P_pi, sp.csr_array):
+            P_pi = sp.csr_array(P_pi)
         n = P_pi.shape[0]
+        indptr, indices = P_pi.indptr, P_pi.indices
+        data = P_pi.data * gamma  # gamma folded in once, not per sweep
+    scale = float(np.abs(x).max()) if x.size else 0.0  # max|V|, refreshed as the sweeps go
     best, best_k = np.inf, 0
     history = []
     for k in range(1, max_sweeps + 1):
         if csr:
-            np.multiply(x, gamma, out=diff)
             np.copyto(y, R_pi)
-            _csr_matvec(n, n, P_pi.indptr, P_pi.indices, P_pi.data, diff, y)
+            _csr_matvec(n, n, indptr, indices, data, x, y)
         else:
             y = R_pi + gamma * (P_pi @ x)
         np.subtract(y, x, out=diff)
@@ -497,10 +499,10 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
         span = hi - lo
         if not np.isfinite(span):
             return None, np.inf, k
-        offset = factor * (hi + lo) / 2
         half = factor * span / 2
-        if half <= tol or rel:
-            scale = float(np.abs(y).max())
+        if half <= tol + 2 * rel * scale or k % RATE_WINDOW == 0:
+            scale = max(float(y.max()), -float(y.min()))
+            offset = factor * (hi + lo) / 2
             model = factor * row_error * (abs(offset) + scale)
             if half + model <= tol + rel * scale:
                 y += offset
@@ -512,7 +514,7 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
         history.append(span)
         if k > RATE_WINDOW and k % RATE_WINDOW == 0:
             rate = (span / history[-RATE_WINDOW - 1]) ** (1.0 / RATE_WINDOW)
-            target = 2.0 * (tol + rel * float(np.abs(y).max())) / factor
+            target = 2.0 * (tol + rel * scale) / factor
             if rate >= 1.0 or k + np.log(target / span) / np.log(rate) > max_sweeps:
                 break  # at this rate the sweeps would cost more than a direct solve
         x, y = y, x

@@ -416,3 +416,13 @@ def test_greedy_rows_is_argmax_over_actions_lowest_index_first(Q_am):
     from mdptoolkit.dp import greedy_rows
     best = Q_am.max(axis=0)
     np.testing.assert_array_equal(greedy_rows(Q_am, best), np.argmax(Q_am, axis=0))
+
+
+@settings(max_examples=40)
+@given(st.integers(1, 8), st.integers(1, 8), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_csr_rows_equals_fancy_row_indexing(n_rows, n_cols, density, seed):
+    from mdptoolkit.dp import csr_rows
+    rng = np.random.default_rng(seed)
+    M = sp.random_array((n_rows, n_cols), density=density, format="csr", rng=rng)
+    rows = rng.integers(0, n_rows, size=rng.integers(0, 12))
+    np.testing.assert_array_equal(csr_rows(M, rows).toarray(), M.toarray()[rows])
