@@ -416,8 +416,8 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluati
         certifies an error below the round-off of a direct solve,
         :math:`(16 \epsilon + 4 \delta)(1 + \max|V|) / (1 - \gamma)` with :math:`\delta` the row-sum
         error of P, and gives way to the direct solve whenever the sweeps' observed rate says
-        they would cost more. ``"auto"`` (default) is ``"sweeps"`` for ``gamma < 1`` on MDPs
-        with cycles, else ``"direct"``. The improvement step allows for the certified error,
+        they would cost more. ``"auto"`` (default) is ``"sweeps"`` for ``gamma < 1``, else
+        ``"direct"``. The improvement step allows for the certified error,
         so both evaluations give Howard's sequence of policies (up to exact ties) and the
         returned V is :math:`V^\pi` of the returned policy to round-off level.
     callback : callable, optional
@@ -472,8 +472,9 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluati
     max_iter = val.check_positive(10_000 if max_iter is None else max_iter, "max_iter", integer=True)
     if tie_tol is not None:
         tie_tol = val.check_positive(tie_tol, "tie_tol", allow_zero=True)
-    sweeps = evaluation == "sweeps" or (evaluation == "auto" and gamma < 1.0
-                                        and mdp._layers is None)
+    # (on acyclic MDPs the sweeps are exact after as many sweeps as the longest path, and
+    # a deep one sends them to the triangular solve through their rate check)
+    sweeps = evaluation == "sweeps" or (evaluation == "auto" and gamma < 1.0)
     backup = _Backup(mdp)
     best = np.empty(S)
     changes, J, n_sweeps, elapsed, start = [], [], [], [], time.perf_counter()

@@ -492,7 +492,7 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
         n = P_pi.shape[0]
         indptr, indices = P_pi.indptr, P_pi.indices
         data = P_pi.data * gamma  # gamma folded in once, not per sweep
-    scale = float(np.abs(x).max()) if x.size else 0.0  # max|V|, refreshed as the sweeps go
+    scale = max(float(x.max()), -float(x.min()))  # max|V|, refreshed as the sweeps go
     best, best_k = np.inf, 0
     checked = []  # (sweep, span) of the checked sweeps
     next_check = 1
