@@ -63,9 +63,9 @@ class PrefixTree:
         """``(J, W)`` for ``mdp`` (whose layout this is; gamma and mu are read from it, as
         ``mdp.replace`` shares the layout between MDPs that differ in them) and logits
         ``z`` (S, A): the objective and the weights ``W = d pi (Q - beta log(pi/ref) - V)``
-        whose vector-Jacobian product with the logits is the gradient; None when some row of
-        logits spans more than :data:`EXP_RANGE` or is not finite (the general path handles
-        or rejects those).
+        whose vector-Jacobian product with the logits is the gradient; None when the logits of
+        some piece span more than :data:`EXP_RANGE` or are not finite (the general path
+        handles or rejects those).
 
         ``allowed`` (S, A) masks actions (None: all allowed); ``logref`` is log of the
         reference policy, finite on allowed actions, used when ``beta > 0``.

@@ -60,7 +60,7 @@ class SpanRule:
 
     def update(self, k, V, TV):
         """Record iteration k; return True when the guarantee holds."""
-        if self._diff is None or self._diff.shape != TV.shape:
+        if self._diff is None:
             self._diff = np.empty_like(TV)  # one buffer for every iteration
         diff = np.subtract(TV, V, out=self._diff)
         lo, hi = float(diff.min()), float(diff.max())
@@ -100,10 +100,6 @@ class SpanRule:
         if not self.discounted:
             return TV
         return np.add(TV, self.offset, out=out)
-
-    def release(self):
-        """Drop the work buffer (the solver is done; its result is about to be built)."""
-        self._diff = None
 
     @property
     def error_bound(self):

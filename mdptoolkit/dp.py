@@ -17,21 +17,18 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from . import _validation as val
-from ._stopping import SpanRule, callback_state
-from .evaluation import (check_proper, default_max_iter, policy_chain, solve_values, sweep_budget,
-                         sweep_values)
+from ._stopping import EPS, SpanRule, callback_state
+from .evaluation import (check_proper, csr_rows, default_max_iter, policy_chain, solve_values,
+                         sweep_budget, sweep_values)
 from .exceptions import ConvergenceWarning
 from .operators import _Backup
 from .result import MESSAGES, SolverResult
-
-EPS = float(np.finfo(float).eps)
 
 __all__ = ["value_iteration", "policy_iteration", "modified_policy_iteration", "solve"]
 
@@ -202,7 +199,6 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     else:
         V = V_next.copy()
     message = rule.final_message(converged, by_callback, k, max_iter, float(np.abs(TV).max()))
-    rule.release()
     return _finish(mdp, "value_iteration", V, k, converged, message, rule.history(elapsed),
                    rule.error_bound if converged else None, backup=backup,
                    spare=spare if converged and sweep is None else None)
@@ -240,41 +236,14 @@ def one_hot(policy, n_actions):
 
 def _policy_matrix_rows(mdp, policy, raw=False):
     """Transition matrix and rewards of a deterministic policy (CSR or dense rows of P);
-    ``raw``: CSR rows as a :class:`CSRRows` (for the sweeps, which need no matrix object)."""
+    ``raw``: CSR rows as an :class:`~mdptoolkit.evaluation.CSRRows` (for the sweeps, which
+    need no matrix object)."""
     rows = policy * mdp.n_states + np.arange(mdp.n_states)
     op = mdp._op
     R_pi = mdp._R_am.reshape(-1)[rows]
     if not sp.issparse(op):
         return op[rows], R_pi
     return csr_rows(op, rows, raw=raw), R_pi
-
-
-class CSRRows(NamedTuple):
-    """The parts of a CSR matrix, without SciPy's checks (which cost ~25 us per matrix)."""
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    shape: tuple
-
-    @property
-    def nnz(self):
-        return int(self.indptr[-1])
-
-
-def csr_rows(op, rows, raw=False):
-    """``op[rows]`` for a CSR matrix, gathered with a few vectorized steps (SciPy's fancy row
-    indexing costs ~0.1 ms of fixed overhead, which showed on every step of policy iteration);
-    a :class:`CSRRows` when ``raw``."""
-    starts, stops = op.indptr[rows], op.indptr[rows + 1]
-    lengths = stops - starts
-    indptr = np.zeros(rows.size + 1, dtype=op.indptr.dtype)
-    np.cumsum(lengths, out=indptr[1:])
-    take = np.arange(int(indptr[-1]), dtype=op.indptr.dtype) + np.repeat(starts - indptr[:-1],
-                                                                         lengths)
-    parts = (op.data[take], op.indices[take], indptr)
-    if raw:
-        return CSRRows(parts[2], parts[1], parts[0], (rows.size, op.shape[1]))
-    return sp.csr_array(parts, shape=(rows.size, op.shape[1]))
 
 
 def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, callback=None):
@@ -405,8 +374,8 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluati
         Maximum improvement steps (default 10 000; Howard's method needs far fewer in practice).
     tie_tol : float, optional
         An action replaces the current one only if its Q-value is larger by more than
-        ``tie_tol`` plus twice the evaluation error, so exact ties and round-off never make
-        the policy cycle. The default is the round-off level of the evaluation:
+        ``tie_tol`` plus ``2 gamma`` times the certified error of a sweeps evaluation, so exact
+        ties and round-off never make the policy cycle. The default is the round-off level of the evaluation:
         ``max(64 eps max(1, |V|), 4 |r| / (1 - gamma))`` with ``r`` the residual of a direct
         solve (``16 |r|`` for gamma = 1).
     evaluation : {"auto", "direct", "sweeps"}
@@ -510,7 +479,7 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluati
     _warn_if_stopped(converged, message, by_callback)
     history = {"policy_changes": np.array(changes), "J": np.array(J),
                "sweeps": np.array(n_sweeps), "elapsed": np.array(elapsed)}
-    best, Q = backup.max(V, out=best)
+    # best and Q are the last improvement test's, at the returned V
     bound = None
     if converged and gamma < 1.0:  # |V* - V| <= max|TV - V| / (1 - gamma) for any V
         bound = float(np.abs(best - V).max()) / (1.0 - gamma)
@@ -530,12 +499,9 @@ def _improvement(mdp, backup, policy, V, error, tie_tol, best):
     than the tie tolerance plus what the evaluation error could account for."""
     best, Q = backup.max(V, out=best)
     current = Q[policy, np.arange(mdp.n_states)]
-    if error == 0.0:  # direct solve: its residual measures the round-off
-        tol = _tie_tolerance(mdp.gamma, V, current) if tie_tol is None else tie_tol
-    else:  # every Q is within gamma * error of Q^pi
-        base = 64 * EPS * max(1.0, float(np.abs(V).max())) if tie_tol is None else tie_tol
-        tol = base + 2 * mdp.gamma * error
-    return best > current + tol, Q, best
+    tol = _tie_tolerance(mdp.gamma, V, current, error) if tie_tol is None else tie_tol
+    # every Q is within gamma * error of Q^pi (error 0: a direct solve)
+    return best > current + tol + 2 * mdp.gamma * error, Q, best
 
 
 def _evaluate_step(mdp, policy, V, sweeps, what):
@@ -560,12 +526,16 @@ def _evaluate_step(mdp, policy, V, sweeps, what):
     return solve_values(mdp, P_pi, R_pi), 0.0, 0
 
 
-def _tie_tolerance(gamma, V, current):
-    """Round-off level of the advantages Q(s, a) - Q(s, pi(s)) after an exact evaluation."""
-    eps = np.finfo(float).eps
+def _tie_tolerance(gamma, V, current, error):
+    """Round-off level of the advantages Q(s, a) - Q(s, pi(s)): after a direct solve
+    (``error`` 0) measured by its residual; after certified sweeps the same floor, their
+    error being allowed for separately."""
+    floor = 64 * EPS * max(1.0, float(np.abs(V).max()))
+    if error > 0.0:
+        return floor
     residual = float(np.abs(current - V).max())  # backward error of the solve
     forward = 4 * residual / (1 - gamma) if gamma < 1 else 16 * residual
-    return max(64 * eps * max(1.0, float(np.abs(V).max())), forward)
+    return max(floor, forward)
 
 
 def solve(mdp, method="policy_iteration", **options):
