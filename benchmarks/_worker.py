@@ -160,6 +160,11 @@ def backup_task(spec, w):
                 dense_bytes=None if wl.is_sparse(w) else S * A * S * 8)
 
 
+#: The timing the issue-4 target is about: the default exact gradient (compiled loops when Numba
+#: is installed).
+GRADIENT = "mt.exact_gradient (TabularSoftmax)"
+
+
 def gradient_task(spec):
     import mdptoolkit as mt
     from mdptoolkit.language import LanguageMDP, sequence_ids
@@ -175,10 +180,25 @@ def gradient_task(spec):
     v = rng.random(S)
     P = mdp.P
     tab = mt.TabularSoftmax(S, A)
+    from mdptoolkit import _fused
+    compiled = _fused.compiled() is not None
+
+    def numpy_passes(_):  # the prefix tree's NumPy passes, as without Numba
+        saved, _fused.MIN_ENTRIES = _fused.MIN_ENTRIES, float("inf")
+        try:
+            return mt.exact_gradient(mdp, tab, theta)
+        finally:
+            _fused.MIN_ENTRIES = saved
+
+    ref = lm.reference_policy
     cands = {"sparse matvec P @ v": lambda _: P @ v,
-             "mt.exact_gradient (TabularSoftmax)": lambda _: mt.exact_gradient(mdp, tab, theta),
+             GRADIENT: lambda _: mt.exact_gradient(mdp, tab, theta),
+             "mt.exact_gradient, beta = 0.1 (KL to the bigram reference)":
+                 lambda _: mt.exact_gradient(mdp, tab, theta, beta=0.1, reference=ref),
              "mt.evaluate_policy of the softmax policy":
                  lambda _: mt.evaluate_policy(mdp, tab.policy(theta))}
+    if compiled:
+        cands["mt.exact_gradient without Numba (the NumPy passes)"] = numpy_passes
     try:
         from bench_language import tree_gradient
         theta_am = np.ascontiguousarray(theta.T)
@@ -190,7 +210,8 @@ def gradient_task(spec):
     except ImportError:
         agree = None
     times = interleaved(cands, None, rounds=spec.get("rounds", 7), target=0.2)
-    return dict(times=times, states=S, actions=A, nnz=int(P.nnz), floor_agrees=agree)
+    return dict(times=times, states=S, actions=A, nnz=int(P.nnz), floor_agrees=agree,
+                compiled=compiled)
 
 
 def main():

@@ -12,7 +12,9 @@ On LanguageMDP(vocab 10, max_len 6): sum_{l<6} 10^l = 111 111 prefixes + 1 termi
 3. One ``mt.exact_gradient`` (TabularSoftmax, and LogLinear on the sparse bigram features) at a
    random stochastic policy, as a ratio to that product (target <= 5x): best-of times, and
    for TabularSoftmax the median of ratios taken round by round (the one to quote: this
-   shared machine drifts between speed phases that affect the two differently).
+   shared machine drifts between speed phases that affect the two differently). With Numba
+   installed the prefix tree runs compiled loops; the NumPy passes it uses without Numba are
+   timed too.
 4. The exact sequence distribution, 10 000 samples, and the refusal of vocab 50, max_len 10.
 """
 
@@ -122,7 +124,11 @@ def main(argv=None):
     if not hasattr(mt, "exact_gradient"):
         print("  mt.exact_gradient not available yet: skipped")
     else:
+        from mdptoolkit import _fused
         tab = mt.TabularSoftmax(S, A)
+        how = ("compiled loops (Numba)" if _fused.compiled() is not None
+               else "NumPy passes (Numba not installed)")
+        print(f"  mt.exact_gradient takes the prefix tree's {how}")
         J, grad = mt.exact_gradient(mdp, tab, theta)
         J0, grad0 = tree_gradient(lm, theta_am)
         assert abs(J - J0) < 1e-9 and np.abs(grad - grad0.T).max() < 1e-9, "floor disagrees"
@@ -135,6 +141,16 @@ def main(argv=None):
         print(f"  TabularSoftmax, interleaved:  median {np.median(ratios):.2f}x over "
               f"{ratios.size} rounds (quartiles {np.percentile(ratios, 25):.2f}-"
               f"{np.percentile(ratios, 75):.2f}x; target <= 5x)")
+        if _fused.compiled() is not None:
+            saved, _fused.MIN_ENTRIES = _fused.MIN_ENTRIES, float("inf")
+            J1, grad1 = mt.exact_gradient(mdp, tab, theta)
+            assert abs(J - J1) < 1e-9 and np.abs(grad - grad1).max() < 1e-9, "paths disagree"
+            t_np = best(lambda: mt.exact_gradient(mdp, tab, theta), repeat=repeat)
+            ratios_np = interleaved_ratios(lambda: mt.exact_gradient(mdp, tab, theta),
+                                           lambda: P @ v, rounds=9 if args.quick else 21)
+            _fused.MIN_ENTRIES = saved
+            print(f"  same, NumPy passes (no Numba): {t_np * 1e3:8.1f} ms = {t_np / t_matvec:6.1f}x"
+                  f"; interleaved median {np.median(ratios_np):.2f}x")
         t_kl = best(lambda: mt.exact_gradient(mdp, tab, theta, beta=0.1,
                                               reference=lm.reference_policy), repeat=repeat)
         print(f"  TabularSoftmax, beta=0.1:     {t_kl * 1e3:8.1f} ms = {t_kl / t_matvec:6.1f}x")

@@ -69,6 +69,8 @@ def as_float_array(x, name, *, shape=None, ndim=None, allow_neg_inf=False):
         raise MDPValidationError(f"{name} must have {ndim} dimensions; got shape {array.shape}")
     if shape is not None and array.shape != tuple(shape):
         raise MDPValidationError(f"{name} must have shape {tuple(shape)}; got {array.shape}")
+    if array.dtype.kind == "f" and np.isfinite(array.sum()):
+        return array  # one reduction: a NaN or an infinity would have made the sum non-finite
     if np.isnan(array).any():
         idx = tuple(np.argwhere(np.isnan(array))[0])
         raise MDPValidationError(f"{name} must not contain NaN; got nan at {name}[{fmt_index(idx)}]")
@@ -152,18 +154,17 @@ def as_policy_matrix(mdp, policy, name="policy"):
         raise MDPValidationError(f"{name} must have shape ({S},) (deterministic) or ({S}, {A}) "
                                  f"(stochastic); got {arr.shape}")
     matrix = as_float_array(arr, name)
-    neg = matrix < 0
-    if neg.any():
-        s, a = np.argwhere(neg)[0]
+    if matrix.min(initial=0.0) < 0:
+        s, a = np.argwhere(matrix < 0)[0]
         raise MDPValidationError(f"{name} probabilities must be >= 0; got {fmt_num(matrix[s, a])} "
                                  f"at {name}[{s}, {a}]")
-    err = row_sum_error(matrix.sum(axis=1), np.ones(S, bool))
+    err = row_sum_error(matrix @ np.ones(A), np.ones(S, bool))  # sums short rows fast
     if err is not None:
         s, total, n_bad, _ = err
         raise MDPValidationError(f"row {name}[{s}, :] sums to {fmt_num(total)}, expected 1 "
                                  f"(rtol={ROW_SUM_RTOL:g}); {n_bad} rows are bad")
-    leak = (matrix > 0) & ~mdp.allowed & ~mdp.terminal[:, None]
-    if leak.any():
+    leak = None if mdp._all_allowed else (matrix > 0) & ~mdp.allowed & ~mdp.terminal[:, None]
+    if leak is not None and leak.any():
         s, a = np.argwhere(leak)[0]
         raise MDPValidationError(f"{name} must give probability 0 to disallowed actions; got "
                                  f"{fmt_num(matrix[s, a])} at {name}[{s}, {a}] "

@@ -303,9 +303,10 @@ def exact_gradient(mdp, param, theta, *, beta=0.0, reference=None):
     and any deterministic acyclic MDP laid out the same way) take a fast path that needs no
     matrix at all: slices and reshapes over the height layers, processed in cache-sized
     pieces (see ``mdptoolkit._prefix_tree``). On the language MDP with 10 tokens and
-    ``max_len`` 6 (1.1e5 states) it costs about 5 sparse matrix–vector products over the
-    transitions (``benchmarks/bench_language.py``). Its results equal the general path's to
-    round-off; logits spread over more than 600 within a few thousand states, and references
+    ``max_len`` 6 (1.1e5 states) it costs about 2.5 sparse matrix–vector products over the
+    transitions when Numba is installed (``pip install mdptoolkit[fast]``: its per-row loops
+    are compiled, on first use, for MDPs of 2**17 entries and more) and about 5 without
+    (``benchmarks/bench_language.py``). Its results equal the general path's to round-off; logits spread over more than 600 within a few thousand states, and references
     with zeros, go through the general path.
 
     Examples
@@ -345,8 +346,10 @@ def _tree_gradient(mdp, param, theta, beta, ref, logref):
     if tree is None or not isinstance(param, (TabularSoftmax, LogLinear)):
         return None
     allowed = None if param.all_allowed else param.allowed
-    if beta > 0 and not (ref[param.allowed] > 0).all():
-        return None  # the KL term is infinite for some policies: let the general path say so
+    if beta > 0:
+        positive = ref.min() > 0 if param.all_allowed else ((ref > 0) | ~param.allowed).all()
+        if not positive:
+            return None  # the KL term is infinite for some policies: let the general path say so
     if isinstance(param, TabularSoftmax):
         z = np.asarray(theta, dtype=np.float64)
         if z.shape != param.shape:

@@ -1,11 +1,13 @@
 """Exact policy gradient, natural policy gradient and expected actor-critic."""
 
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import mdptoolkit as mt
-from mdptoolkit import language
+from mdptoolkit import _fused, language
 from mdptoolkit.envs import random_mdp, short_corridor
 
 
@@ -229,3 +231,15 @@ def test_bad_inputs_are_refused():
         mt.actor_critic(mdp, critic_lr=2.0)
     with pytest.raises(TypeError, match="needs n_actions"):
         mt.LogLinear(sp.csr_array(np.ones((6, 2))))
+
+
+def test_without_numba_the_prefix_tree_uses_its_numpy_passes(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now fails
+    monkeypatch.setattr(_fused, "_compiled", None)  # not tried yet
+    assert _fused.compiled() is None
+    monkeypatch.setattr(_fused, "MIN_ENTRIES", 0)  # the compiled loops would be wanted
+    lm = language.toy()
+    theta = np.random.default_rng(8).normal(size=(lm.mdp.n_states, lm.mdp.n_actions))
+    J, W = lm.mdp._tree.gradient(lm.mdp, theta)
+    assert J == pytest.approx(mt.expected_return(lm.mdp, mt.TabularSoftmax(*theta.shape).policy(theta)),
+                              abs=1e-12)

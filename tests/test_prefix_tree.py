@@ -3,6 +3,10 @@
 The reference is the general path on the *same* MDP with its states stored in another order:
 a permutation breaks the breadth-first layout, so that MDP goes through the height-layer
 evaluation and the explicit occupancy, code the fast path does not share.
+
+Every test runs three times, once per implementation of the fast path: its NumPy passes, the
+loops of mdptoolkit._fused compiled by Numba (skipped where Numba is not installed), and the
+same loops run as plain Python (so their logic is tested without Numba too).
 """
 
 import numpy as np
@@ -10,8 +14,22 @@ import pytest
 import scipy.sparse as sp
 
 import mdptoolkit as mt
-from mdptoolkit import language
+from mdptoolkit import _fused, language
 from mdptoolkit.envs import random_mdp
+
+
+@pytest.fixture(autouse=True, params=["numpy", "compiled", "python loops"])
+def implementation(request, monkeypatch):
+    """Which implementation the prefix tree uses, whatever the size of the MDP."""
+    if request.param == "numpy":
+        monkeypatch.setattr(_fused, "MIN_ENTRIES", np.inf)
+        return request.param
+    monkeypatch.setattr(_fused, "MIN_ENTRIES", 0)
+    if request.param == "python loops":
+        monkeypatch.setattr(_fused, "compiled", lambda: _fused.PYTHON)
+    elif _fused.compiled() is None:
+        pytest.skip("Numba is not installed")
+    return request.param
 
 
 def permuted(mdp, perm):
@@ -148,3 +166,23 @@ def test_replace_shares_the_layout_but_not_gamma_or_mu(pair):
     J2, grad2 = mt.exact_gradient(shuffled.replace(gamma=0.8, mu=mu[perm]), None, theta[perm])
     assert J == pytest.approx(J2, abs=1e-12)
     np.testing.assert_allclose(grad[perm], grad2, rtol=1e-9, atol=1e-13)
+
+
+def test_each_implementation_computes_the_gradient_itself(lm, implementation, monkeypatch):
+    # the comparisons above would pass if the fast path gave up (the general path answers then)
+    mdp = lm.mdp
+    theta = np.random.default_rng(7).normal(size=(mdp.n_states, mdp.n_actions))
+    calls = []
+    loops = _fused.compiled()
+    monkeypatch.setattr(_fused, "compiled", lambda: calls.append(1) or loops)
+    for beta in (0.0, 0.5):
+        out = mdp._tree.gradient(mdp, theta, beta=beta, logref=np.log(lm.reference_policy))
+        assert out is not None
+        assert len(calls) == (0 if implementation == "numpy" else 1)
+        calls.clear()
+        J, W = out
+        J2, grad2 = mt.exact_gradient(mdp, None, theta, beta=beta, reference=lm.reference_policy)
+        assert J == pytest.approx(J2, abs=1e-12)
+        np.testing.assert_allclose(W, grad2, rtol=1e-9, atol=1e-13)
+        calls.clear()
+
