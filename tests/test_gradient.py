@@ -243,3 +243,26 @@ def test_without_numba_the_prefix_tree_uses_its_numpy_passes(monkeypatch):
     J, W = lm.mdp._tree.gradient(lm.mdp, theta)
     assert J == pytest.approx(mt.expected_return(lm.mdp, mt.TabularSoftmax(*theta.shape).policy(theta)),
                               abs=1e-12)
+
+
+def test_large_language_mdps_take_the_compiled_loops_by_default(monkeypatch):
+    pytest.importorskip("numba")
+    ids, lengths = language.sequence_ids(6, 7)  # 55 987 prefixes x 7 actions > MIN_ENTRIES
+    lm = language.LanguageMDP(list("abcdef"), 7, np.cos(np.arange(ids.shape[0])) - 0.1 * lengths)
+    mdp = lm.mdp
+    assert mdp.n_states * mdp.n_actions >= _fused.MIN_ENTRIES
+    theta = np.random.default_rng(9).normal(size=(mdp.n_states, mdp.n_actions))
+    calls = []
+    loops = _fused.compiled()
+    monkeypatch.setattr(_fused, "compiled", lambda: calls.append(1) or loops)
+    for beta in (0.0, 0.2):
+        J, grad = mt.exact_gradient(mdp, None, theta, beta=beta, reference=lm.reference_policy)
+        assert calls == [1]
+        calls.clear()
+        with monkeypatch.context() as m:  # the NumPy passes, as without Numba
+            m.setattr(_fused, "MIN_ENTRIES", np.inf)
+            J2, grad2 = mt.exact_gradient(mdp, None, theta, beta=beta,
+                                          reference=lm.reference_policy)
+        assert not calls
+        assert J == pytest.approx(J2, rel=1e-12)
+        np.testing.assert_allclose(grad, grad2, rtol=1e-9, atol=1e-15)
