@@ -150,7 +150,6 @@ class PrefixTree:
         W[self.terminal] = 0.0
         return float(mu @ V), W
 
-
     def _fused_gradient(self, loops, mdp, z, allowed, beta, logref):
         """:meth:`gradient` by the compiled loops of :mod:`mdptoolkit._fused`: the same two
         passes, with NumPy's exp and one fused loop per piece for the rest."""
