@@ -306,8 +306,9 @@ def exact_gradient(mdp, param, theta, *, beta=0.0, reference=None):
     ``max_len`` 6 (1.1e5 states) it costs about 2.5 sparse matrix–vector products over the
     transitions when Numba is installed (``pip install mdptoolkit[fast]``: its per-row loops
     are compiled, on first use, for MDPs of 2**17 entries and more) and about 5 without
-    (``benchmarks/bench_language.py``). Its results equal the general path's to round-off; logits spread over more than 600 within a few thousand states, and references
-    with zeros, go through the general path.
+    (``benchmarks/bench_language.py``). Its results equal the general path's to round-off;
+    logits spread over more than 600 within a few thousand states, and references with zeros,
+    go through the general path.
 
     Examples
     --------

@@ -241,8 +241,8 @@ def test_without_numba_the_prefix_tree_uses_its_numpy_passes(monkeypatch):
     lm = language.toy()
     theta = np.random.default_rng(8).normal(size=(lm.mdp.n_states, lm.mdp.n_actions))
     J, W = lm.mdp._tree.gradient(lm.mdp, theta)
-    assert J == pytest.approx(mt.expected_return(lm.mdp, mt.TabularSoftmax(*theta.shape).policy(theta)),
-                              abs=1e-12)
+    pi = mt.TabularSoftmax(*theta.shape).policy(theta)
+    assert J == pytest.approx(mt.expected_return(lm.mdp, pi), abs=1e-12)
 
 
 def test_large_language_mdps_take_the_compiled_loops_by_default(monkeypatch):
