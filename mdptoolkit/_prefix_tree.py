@@ -98,7 +98,7 @@ class PrefixTree:
 
         def softmax(lo, hi):  # exp(z - shift) into W[lo:hi], 1/sum into c[lo:hi]; False: no fit
             e = W[lo:hi]
-            shift = _exponentiate(z[lo:hi], e, None if allowed is None else allowed[lo:hi])
+            shift = _exponentiate(z, W, allowed, lo, hi)
             if shift is None:
                 return False
             total = e @ ones  # a matrix-vector product sums short rows faster than a reduction
@@ -169,7 +169,7 @@ class PrefixTree:
         for lo, hi, a0, a1, c0 in reversed(self.pieces):  # top-down: occupancy
             if a1 == a0:
                 continue
-            shift = _exponentiate(z[lo:hi], W[lo:hi], None if allowed is None else allowed[lo:hi])
+            shift = _exponentiate(z, W, allowed, lo, hi)
             if shift is None:
                 return None
             shifts[lo] = shift
@@ -177,8 +177,7 @@ class PrefixTree:
         V = np.zeros(S)
         for lo, hi, a0, a1, c0 in self.pieces:  # bottom-up: values and weights
             if a1 == a0:
-                shift = _exponentiate(z[lo:hi], W[lo:hi],
-                                      None if allowed is None else allowed[lo:hi])
+                shift = _exponentiate(z, W, allowed, lo, hi)
                 if shift is None:
                     return None
             else:
@@ -189,11 +188,12 @@ class PrefixTree:
         return float(mu @ V), W
 
 
-def _exponentiate(zb, e, allowed):
-    """``exp(zb - shift)`` into ``e``, 0 where ``allowed`` (if given) is False, with one shift
-    for the piece (the softmax of each row is unchanged by it): 0 when no exp can overflow or
-    go subnormal, else the largest logit. Returns the shift, or None when the logits span more
-    than :data:`EXP_RANGE` or are not finite."""
+def _exponentiate(z, W, allowed, lo, hi):
+    """``exp(z - shift)`` into ``W`` for the states ``lo:hi``, 0 where ``allowed`` (if not
+    None) is False, with one shift for the piece (the softmax of each row is unchanged by it):
+    0 when no exp can overflow or go subnormal, else the largest logit. Returns the shift, or
+    None when the logits span more than :data:`EXP_RANGE` or are not finite."""
+    zb, e = z[lo:hi], W[lo:hi]
     top, bottom = float(zb.max()), float(zb.min())
     if not (np.isfinite(top) and np.isfinite(bottom)) or top - bottom > EXP_RANGE:
         return None
@@ -205,7 +205,7 @@ def _exponentiate(zb, e, allowed):
         np.subtract(zb, shift, out=e)
         np.exp(e, out=e)
     if allowed is not None:
-        np.copyto(e, 0.0, where=~allowed)
+        np.copyto(e, 0.0, where=~allowed[lo:hi])
     return shift
 
 

@@ -163,12 +163,13 @@ def as_policy_matrix(mdp, policy, name="policy"):
         s, total, n_bad, _ = err
         raise MDPValidationError(f"row {name}[{s}, :] sums to {fmt_num(total)}, expected 1 "
                                  f"(rtol={ROW_SUM_RTOL:g}); {n_bad} rows are bad")
-    leak = None if mdp._all_allowed else (matrix > 0) & ~mdp.allowed & ~mdp.terminal[:, None]
-    if leak is not None and leak.any():
-        s, a = np.argwhere(leak)[0]
-        raise MDPValidationError(f"{name} must give probability 0 to disallowed actions; got "
-                                 f"{fmt_num(matrix[s, a])} at {name}[{s}, {a}] "
-                                 f"({int(leak.sum())} such entries)")
+    if not mdp._all_allowed:
+        leak = (matrix > 0) & ~mdp.allowed & ~mdp.terminal[:, None]
+        if leak.any():
+            s, a = np.argwhere(leak)[0]
+            raise MDPValidationError(f"{name} must give probability 0 to disallowed actions; "
+                                     f"got {fmt_num(matrix[s, a])} at {name}[{s}, {a}] "
+                                     f"({int(leak.sum())} such entries)")
     return freeze(matrix)
 
 

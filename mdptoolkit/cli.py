@@ -108,37 +108,35 @@ def _gamma(text):
     return value
 
 
-def _positive(flag):
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+
+
+def _checked(flag, convert, ok, rule):
+    """An argparse type: ``convert`` the text, then require ``ok`` of the value (``rule`` says
+    what in the error)."""
     def parse(text):
-        value = _number(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
+        value = convert(text)
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}; got {text}")
         return value
     parse.__name__ = flag.lstrip("-")
     return parse
+
+
+def _positive(flag):
+    return _checked(flag, _number, lambda v: v > 0, "> 0")
 
 
 def _nonnegative(flag):
-    def parse(text):
-        value = _number(text)
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must be >= 0; got {text}")
-        return value
-    parse.__name__ = flag.lstrip("-")
-    return parse
+    return _checked(flag, _number, lambda v: v >= 0, ">= 0")
 
 
 def _count(flag):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be >= 1; got {text}")
-        return value
-    parse.__name__ = flag.lstrip("-")
-    return parse
+    return _checked(flag, _integer, lambda v: v >= 1, ">= 1")
 
 
 # --------------------------------------------------------------------------- shared helpers

@@ -33,10 +33,11 @@ from .result import MESSAGES, SolverResult
 __all__ = ["value_iteration", "policy_iteration", "modified_policy_iteration", "solve"]
 
 
-def _initial_values(mdp, V0):
+def _initial_values(mdp, V0, name="V0"):
+    """A fresh (S,) array of starting values (0 by default, and at terminal states)."""
     if V0 is None:
         return np.zeros(mdp.n_states)
-    V = val.as_float_array(V0, "V0", shape=(mdp.n_states,))
+    V = val.as_float_array(V0, name, shape=(mdp.n_states,))
     V[mdp.terminal] = 0.0
     return V
 
@@ -375,9 +376,9 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluati
     tie_tol : float, optional
         An action replaces the current one only if its Q-value is larger by more than
         ``tie_tol`` plus ``2 gamma`` times the certified error of a sweeps evaluation, so exact
-        ties and round-off never make the policy cycle. The default is the round-off level of the evaluation:
-        ``max(64 eps max(1, |V|), 4 |r| / (1 - gamma))`` with ``r`` the residual of a direct
-        solve (``16 |r|`` for gamma = 1).
+        ties and round-off never make the policy cycle. The default is the round-off level of
+        the evaluation: ``max(64 eps max(1, |V|), 4 |r| / (1 - gamma))`` with ``r`` the
+        residual of a direct solve (``16 |r|`` for gamma = 1).
     evaluation : {"auto", "direct", "sweeps"}
         How each policy is evaluated. ``"direct"`` solves :math:`(I - \gamma P_\pi) V = R_\pi`
         (triangular for acyclic chains, sparse LU, or LAPACK). ``"sweeps"`` (``gamma < 1``)

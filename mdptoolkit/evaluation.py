@@ -438,6 +438,7 @@ def _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter):
     warnings.warn(f"iterative evaluation {message}", ConvergenceWarning, stacklevel=3)
     return V
 
+
 # ---------------------------------------------------------------------- warm-started sweeps
 SWEEP_PATIENCE = 50  # sweeps without a new smallest span before the sweeps give up
 RATE_WINDOW = 20  # sweeps before the rate of decrease may send the evaluation to a direct solve

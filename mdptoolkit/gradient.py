@@ -105,9 +105,7 @@ class TabularSoftmax:
     def logits_vjp(self, theta, w):
         r""":math:`\sum_{s,a} w(s,a) \nabla_\theta z(s,a)` = ``w`` itself (masked)."""
         w = np.asarray(w, dtype=np.float64)
-        if not self.all_allowed:
-            w[~self.allowed] = 0.0
-        return w
+        return w if self.all_allowed else np.where(self.allowed, w, 0.0)
 
     def natural_direction(self, theta, pi, d, advantage, grad):
         r"""Natural gradient direction: the advantage itself (Kakade 2001; Agarwal et al. 2021)."""

@@ -46,6 +46,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from . import _validation as val
+from .dp import _initial_values, policy_iteration
 from .evaluation import policy_chain, solve_chain
 from .exceptions import ImproperPolicyError, MDPValidationError
 from .gradient import LogLinear, TabularSoftmax, _param_for, exact_gradient
@@ -598,7 +599,6 @@ def _exact_or_raise(mdp, pi, what):
 
 
 def _optimum(mdp):
-    from .dp import policy_iteration
     result = policy_iteration(mdp)
     return float(mdp.mu @ result.V), np.asarray(result.Q)
 
@@ -639,15 +639,6 @@ def _eval_every(eval_every, episodes):
     if eval_every is None:
         return max(1, episodes // 100)
     return _check_count(eval_every, "eval_every")
-
-
-def _initial_values(mdp, V0, name="V0"):
-    if V0 is None:
-        V = np.zeros(mdp.n_states)
-    else:
-        V = val.as_float_array(V0, name, shape=(mdp.n_states,))
-    V[mdp.terminal] = 0.0
-    return V
 
 
 # ====================================================================== simulate

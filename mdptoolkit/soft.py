@@ -19,6 +19,7 @@ satisfies :math:`T_\beta(V + c) = T_\beta V + \gamma c`, so the span stopping ru
 from __future__ import annotations
 
 import time
+
 import numpy as np
 
 from . import _validation as val
