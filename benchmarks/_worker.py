@@ -180,7 +180,7 @@ def gradient_task(spec):
     v = rng.random(S)
     P = mdp.P
     tab = mt.TabularSoftmax(S, A)
-    from mdptoolkit import _fused
+    from mdptoolkit.gradient import _fused
     compiled = _fused.compiled() is not None
 
     def numpy_passes(_):  # the prefix tree's NumPy passes, as without Numba

@@ -124,7 +124,7 @@ def main(argv=None):
     if not hasattr(mt, "exact_gradient"):
         print("  mt.exact_gradient not available yet: skipped")
     else:
-        from mdptoolkit import _fused
+        from mdptoolkit.gradient import _fused
         tab = mt.TabularSoftmax(S, A)
         how = ("compiled loops (Numba)" if _fused.compiled() is not None
                else "NumPy passes (Numba not installed)")

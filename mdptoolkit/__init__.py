@@ -30,24 +30,22 @@ Examples
 (array([ -8.5714, -20.    ]), array([0, 0]))
 """
 
-from .average import relative_value_iteration
 from .compare import Comparison, compare
-from .dp import modified_policy_iteration, policy_iteration, solve, value_iteration
 from .evaluation import evaluate_policy, evaluate_q, expected_return, occupancy
 from .exceptions import ConvergenceWarning, ImproperPolicyError, MDPValidationError
-from .horizon import backward_induction
-from .lp import linear_programming
+from .gradient import LogLinear, TabularSoftmax, actor_critic, exact_gradient, policy_gradient
 from .mdp import MDP
 from .operators import (bellman_expectation, bellman_optimality, greedy_policy, optimal_actions,
                         q_values, soft_bellman_optimality, softmax_policy)
-from .gradient import LogLinear, TabularSoftmax, actor_critic, exact_gradient, policy_gradient
 from .result import GradientResult, SolverResult
 from .sampling import (ControlResult, EstimatorStats, EvaluationResult, PolicySearchResult,
                        Trajectories, gradient_estimates, gradient_estimator_stats, mc_evaluation,
                        q_learning, reinforce, sampled_actor_critic, sarsa, simulate, td_evaluation)
-from .soft import soft_value_iteration
+from .solvers import (backward_induction, linear_programming, modified_policy_iteration,
+                      policy_iteration, relative_value_iteration, soft_value_iteration, solve,
+                      value_iteration)
 
-from . import envs, language, plot, testing  # noqa: E402  (after the core names they build on)
+from . import envs, language, plot, rlhf, testing  # noqa: E402  (after the core names they build on)
 
 __version__ = "0.1.0"
 
@@ -102,5 +100,6 @@ __all__ = [
     "language",
     "plot",
     "testing",
+    "rlhf",
     "__version__",
 ]

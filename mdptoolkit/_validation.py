@@ -203,3 +203,30 @@ def default_rng(seed):
                                                    np.random.SeedSequence)):
         raise TypeError(f"seed must be an int, a numpy Generator or None; got {type(seed).__name__}")
     return np.random.default_rng(seed)
+
+
+def check_distribution(p, n, name):
+    """A read-only probability vector of length n (uniform when ``p`` is None)."""
+    if p is None:
+        return freeze(np.full(n, 1.0 / n))
+    p = as_float_array(p, name, shape=(n,))
+    if (p < 0).any():
+        s = int(np.argmin(p))
+        raise MDPValidationError(f"{name} must be non-negative; got {fmt_num(p[s])} at {name}[{s}]")
+    total = p.sum()
+    if abs(total - 1) > ROW_SUM_RTOL:
+        raise MDPValidationError(f"{name} must sum to 1 (rtol={ROW_SUM_RTOL:g}); got "
+                                 f"{fmt_num(total)}")
+    return freeze(p)
+
+
+def check_names(names, n, what):
+    """None, or a tuple of n str names."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        raise TypeError(f"{what} must be a sequence of {n} strings; got a single str")
+    names = tuple(str(x) for x in names)
+    if len(names) != n:
+        raise MDPValidationError(f"{what} must have {n} entries; got {len(names)}")
+    return names

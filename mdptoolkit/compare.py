@@ -25,6 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation as val
+from .evaluation import evaluate_policy, expected_return
+from .gradient import actor_critic, policy_gradient
+from .language import toy
+from .sampling import reinforce, sampled_actor_critic
+from .solvers import policy_iteration, soft_value_iteration, value_iteration
 
 __all__ = ["Comparison", "ComparisonRow", "compare"]
 
@@ -119,10 +124,8 @@ def compare(lm=None, *, beta=0.0, iterations=300, episodes=2000, seed=0, progres
     >>> result.rows[1].sentence, round(result.optimum, 4)
     ('the cat sat', 0.1116)
     """
-    import mdptoolkit as mt
-
     if lm is None:
-        lm = mt.language.toy()
+        lm = toy()
     beta = val.check_beta(beta)
     iterations = val.check_positive(iterations, "iterations", integer=True)
     episodes = val.check_positive(episodes, "episodes", integer=True)
@@ -131,7 +134,7 @@ def compare(lm=None, *, beta=0.0, iterations=300, episodes=2000, seed=0, progres
     rows, results = [], {}
 
     def objective(policy):
-        return mt.expected_return(mdp, policy, beta=beta, reference=reference)
+        return expected_return(mdp, policy, beta=beta, reference=reference)
 
     def run(name, kind, fn):
         if progress is not None:
@@ -142,11 +145,11 @@ def compare(lm=None, *, beta=0.0, iterations=300, episodes=2000, seed=0, progres
         results[name] = result
         return result, seconds
 
-    dp = [("value_iteration", lambda: mt.value_iteration(mdp)),
-          ("policy_iteration", lambda: mt.policy_iteration(mdp))]
+    dp = [("value_iteration", lambda: value_iteration(mdp)),
+          ("policy_iteration", lambda: policy_iteration(mdp))]
     if beta > 0:
         dp.append(("soft_value_iteration",
-                   lambda: mt.soft_value_iteration(mdp, beta, reference=ref, tol=1e-12)))
+                   lambda: soft_value_iteration(mdp, beta, reference=ref, tol=1e-12)))
     optimum = None
     dp_rows = []
     for name, fn in dp:
@@ -166,21 +169,21 @@ def compare(lm=None, *, beta=0.0, iterations=300, episodes=2000, seed=0, progres
     common = dict(beta=beta, reference=reference, theta0=theta0, iterations=iterations)
     # the critic starts at the reference model's value, as a value head is initialized in RL
     # fine-tuning (from w = 0 it is optimistic in rarely visited prefixes and misleads the actor)
-    w0 = mt.evaluate_policy(mdp, ref, beta=beta, reference=ref)
-    exact = [("policy_gradient", lambda: mt.policy_gradient(mdp, **common)),
-             ("natural_policy_gradient", lambda: mt.policy_gradient(mdp, natural=True, **common)),
-             ("actor_critic", lambda: mt.actor_critic(mdp, natural=True, w0=w0, **common))]
+    w0 = evaluate_policy(mdp, ref, beta=beta, reference=ref)
+    exact = [("policy_gradient", lambda: policy_gradient(mdp, **common)),
+             ("natural_policy_gradient", lambda: policy_gradient(mdp, natural=True, **common)),
+             ("actor_critic", lambda: actor_critic(mdp, natural=True, w0=w0, **common))]
     for name, fn in exact:
         result, seconds = run(name, "exact gradient", fn)
         rows.append(ComparisonRow(name, "exact gradient", result.J, optimum - result.J,
                                   result.iterations, seconds, *_top(lm, result.policy)))
 
     eval_every = max(1, episodes // 50)
-    sampled = [("reinforce", lambda: mt.reinforce(mdp, lr=1.0, episodes=episodes, theta0=theta0,
+    sampled = [("reinforce", lambda: reinforce(mdp, lr=1.0, episodes=episodes, theta0=theta0,
                                                   baseline="value", seed=seed,
                                                   eval_every=eval_every)),
                ("sampled_actor_critic",
-                lambda: mt.sampled_actor_critic(mdp, actor_lr=1.0, critic_lr=0.5,
+                lambda: sampled_actor_critic(mdp, actor_lr=1.0, critic_lr=0.5,
                                                 episodes=episodes, theta0=theta0, seed=seed,
                                                 eval_every=eval_every))]
     kind = "sampled" if beta == 0 else "sampled (plain J)"

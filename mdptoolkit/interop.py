@@ -1,5 +1,10 @@
 """Conversion from and to other libraries' layouts (the only module that knows them).
 
+The readers return plain arrays (the keyword arguments of :class:`~mdptoolkit.MDP`); the
+classmethods :meth:`MDP.from_pymdptoolbox <mdptoolkit.MDP.from_pymdptoolbox>` and
+:meth:`MDP.from_gymnasium <mdptoolkit.MDP.from_gymnasium>` build the model from them, so this
+module never imports the model.
+
 - pymdptoolbox: ``P`` of shape (A, S, S) or a list of A sparse (S, S) matrices; ``R`` of shape
   (S,), (S, A), (A, S, S) or a list of A (S, S) matrices.
 - gymnasium toy-text: ``P[s][a] = [(prob, next_state, reward, terminated), ...]``.
@@ -11,13 +16,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .exceptions import MDPValidationError
-from .mdp import MDP
 
-__all__ = ["from_pymdptoolbox", "to_pymdptoolbox", "from_gymnasium"]
+__all__ = ["read_pymdptoolbox", "to_pymdptoolbox", "read_gymnasium"]
 
 
-def from_pymdptoolbox(P, R, gamma, **kwargs):
-    """Build an :class:`~mdptoolkit.MDP` from pymdptoolbox's ``(P, R)``.
+def read_pymdptoolbox(P, R):
+    """Read pymdptoolbox's ``(P, R)`` into the arrays of :class:`~mdptoolkit.MDP`.
 
     Parameters
     ----------
@@ -25,14 +29,11 @@ def from_pymdptoolbox(P, R, gamma, **kwargs):
         ``P[a][s, s2]`` = Pr(s2 | s, a). A sequence of sparse matrices gives a sparse MDP.
     R : ndarray (S,), (S, A) or (A, S, S), or sequence of A (S, S) matrices
         Rewards as pymdptoolbox accepts them.
-    gamma : float
-        Discount factor.
-    **kwargs
-        Passed on to :class:`~mdptoolkit.MDP` (``mu``, ``terminal``, ...).
 
     Returns
     -------
-    MDP
+    P : ndarray (S, A, S) or scipy.sparse CSR (S*A, S)
+    R : ndarray (S,), (S, A) or (S, A, S)
 
     Examples
     --------
@@ -65,8 +66,7 @@ def from_pymdptoolbox(P, R, gamma, **kwargs):
             P_ours = sp.csr_array(stacked[perm])
         else:
             P_ours = np.stack([np.asarray(m, dtype=np.float64) for m in mats], axis=1)
-    R_ours = _rewards_from_pymdptoolbox(R, S, A, P_ours, sparse)
-    return MDP(P_ours, R_ours, gamma, **kwargs)
+    return P_ours, _rewards_from_pymdptoolbox(R, S, A, P_ours, sparse)
 
 
 def _rewards_from_pymdptoolbox(R, S, A, P_ours, sparse):
@@ -124,8 +124,8 @@ def to_pymdptoolbox(mdp):
     return P_out, np.array(mdp.R)
 
 
-def from_gymnasium(env_or_P, gamma, *, sparse=None, **kwargs):
-    r"""Build an :class:`~mdptoolkit.MDP` from a gymnasium toy-text environment or its ``P``.
+def read_gymnasium(env_or_P, *, sparse=None, mu=None):
+    r"""Read a gymnasium toy-text environment or its ``P`` into the arrays of :class:`~mdptoolkit.MDP`.
 
     Parameters
     ----------
@@ -134,19 +134,18 @@ def from_gymnasium(env_or_P, gamma, *, sparse=None, **kwargs):
         as ``TimeLimit`` are fine), an environment id for ``gymnasium.make`` (e.g.
         ``"FrozenLake-v1"``), or the raw dict ``P[s][a] = [(prob, next_state, reward, terminated),
         ...]`` with states ``0..S-1`` and actions ``0..A-1``.
-    gamma : float
-        Discount factor (gymnasium has none).
     sparse : bool, optional
         Store P as a sparse (S·A, S) matrix; default: sparse when S > 1024.
-    **kwargs
-        Passed on to :class:`~mdptoolkit.MDP`: ``mu`` (default: the environment's
-        ``initial_state_distrib`` when it has one, else uniform), ``state_names``,
-        ``action_names``. ``terminal`` and ``allowed`` are derived from ``P``.
+    mu : array_like, optional
+        Initial-state distribution; default: the environment's ``initial_state_distrib`` when
+        it has one, else uniform.
 
     Returns
     -------
-    MDP
-        ``S`` states, or ``S + 1`` when an extra absorbing state is needed (see Notes).
+    dict
+        The keyword arguments ``P``, ``R``, ``mu``, ``terminal`` and ``allowed`` of
+        :class:`~mdptoolkit.MDP`, for ``S`` states, or ``S + 1`` when an extra absorbing state
+        is needed (see Notes).
 
     Raises
     ------
@@ -204,9 +203,6 @@ def from_gymnasium(env_or_P, gamma, *, sparse=None, **kwargs):
     else:
         raise TypeError(f"env_or_P must be a gymnasium toy-text env (with a P attribute), an "
                         f"env id or a P dict; got {type(env_or_P).__name__}")
-    for key in ("terminal", "allowed"):
-        if key in kwargs:
-            raise TypeError(f"from_gymnasium derives {key} from P; got {key}= as a keyword")
 
     S, A, listed, rows, cols, probs, rewards, ends = _read_gymnasium_P(P)
     # states whose every transition is terminated with reward 0: gymnasium's terminal states
@@ -237,15 +233,13 @@ def from_gymnasium(env_or_P, gamma, *, sparse=None, **kwargs):
         sparse = n_total > 1024
     P_out = P_flat if sparse else P_flat.toarray().reshape(n_total, A, n_total)
 
-    mu = kwargs.pop("mu", None)
     if mu is None and env is not None and hasattr(env, "initial_state_distrib"):
         mu = np.asarray(env.initial_state_distrib, dtype=np.float64)
     if mu is not None and n_total > S and np.shape(mu) == (S,):
         mu = np.append(np.asarray(mu, dtype=np.float64), 0.0)
     if mu is None and n_total > S:
         mu = np.append(np.full(S, 1.0 / S), 0.0)
-    return MDP(P_out, R.reshape(n_total, A), gamma, mu=mu, terminal=terminal, allowed=allowed,
-               **kwargs)
+    return dict(P=P_out, R=R.reshape(n_total, A), mu=mu, terminal=terminal, allowed=allowed)
 
 
 def _read_gymnasium_P(P):

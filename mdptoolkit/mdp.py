@@ -16,13 +16,12 @@ times faster than the dense product for the typical few-successors-per-row MDP.
 from __future__ import annotations
 
 import functools
-import io
-import os
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _validation as val
+from . import _npz, _storage, interop
 from .exceptions import MDPValidationError
 
 __all__ = ["MDP", "SPARSE_DENSITY_THRESHOLD"]
@@ -32,36 +31,6 @@ __all__ = ["MDP", "SPARSE_DENSITY_THRESHOLD"]
 #: faster than the dense one at 1-5 % density and 1.2-3x at 20 %; the dense BLAS product wins
 #: from about 30-50 %, depending on how many threads BLAS gets.
 SPARSE_DENSITY_THRESHOLD = 0.2
-
-_FORMAT_VERSION = 1
-
-
-def _index_dtype(n):
-    return np.int32 if n < np.iinfo(np.int32).max else np.int64
-
-
-def _as_csr(matrix, copy=True):
-    """A canonical CSR matrix (sorted, summed duplicates, small index dtype); a copy unless
-    ``copy=False`` and ``matrix`` is already a float64 CSR array we own."""
-    csr = sp.csr_array(matrix, dtype=np.float64, copy=copy)
-    csr.sum_duplicates()
-    csr.sort_indices()
-    itype = _index_dtype(max(csr.nnz, max(csr.shape)))
-    csr.indices = csr.indices.astype(itype, copy=False)
-    csr.indptr = csr.indptr.astype(itype, copy=False)
-    return csr
-
-
-def _freeze_csr(csr):
-    for arr in (csr.data, csr.indices, csr.indptr):
-        arr.flags.writeable = False
-    return csr
-
-
-def _state_to_action_major(n_states, n_actions):
-    """Row permutation: action-major row a*S + s takes state-major row s*A + a."""
-    return (np.arange(n_states)[None, :] * n_actions + np.arange(n_actions)[:, None]).ravel()
-
 
 class MDP:
     r"""A finite Markov decision process :math:`(S, A, P, R, \gamma, \mu)`.
@@ -153,10 +122,11 @@ class MDP:
         S, A = self._n_states, self._n_actions
         self._init_masks(R, terminal, allowed)
         self._apply_terminal()
-        self._check_rows()
-        self._mu = self._check_mu(mu)
-        self._state_names = self._check_names(state_names, S, "state_names")
-        self._action_names = self._check_names(action_names, A, "action_names")
+        self._row_error = _storage.check_rows(self._Pam, self._Pcsr, self._allowed,
+                                              self._terminal)
+        self._mu = val.check_distribution(mu, S, "mu")
+        self._state_names = val.check_names(state_names, S, "state_names")
+        self._action_names = val.check_names(action_names, A, "action_names")
         self._finish_operator()
 
     # ------------------------------------------------------------------ construction
@@ -198,7 +168,7 @@ class MDP:
                                      f"S; got {P.shape}")
         A = n_rows // S
         self._n_states, self._n_actions = S, A
-        csr = _as_csr(P)
+        csr = _storage.as_csr(P)
 
         def where(k):
             row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
@@ -216,7 +186,7 @@ class MDP:
             raise MDPValidationError(f"P entries must be probabilities in [0, 1]; got "
                                      f"{val.fmt_num(value)} at {where(k)} ({n_bad} bad entries)")
         # store action-major: row a*S + s
-        self._Pcsr = _as_csr(csr[_state_to_action_major(S, A)], copy=False)
+        self._Pcsr = _storage.as_csr(csr[_storage.state_to_action_major(S, A)], copy=False)
         self._Pam = None
         self._R = self._reduce_R(R, S, A)
 
@@ -283,64 +253,8 @@ class MDP:
             keep = np.tile(~T, A).astype(np.float64)
             loops = sp.csr_array((np.ones(A * idx.size), ((np.arange(A)[:, None] * S + idx).ravel(),
                                                            np.tile(idx, A))), shape=(A * S, S))
-            self._Pcsr = _as_csr(sp.diags_array(keep) @ self._Pcsr + loops, copy=False)
+            self._Pcsr = _storage.as_csr(sp.diags_array(keep) @ self._Pcsr + loops, copy=False)
             self._Pcsr.eliminate_zeros()
-
-    def _check_rows(self):
-        S, A = self._n_states, self._n_actions
-        if self._Pam is not None:
-            sums_am = self._Pam.sum(axis=2)  # (A, S)
-        else:
-            sums_am = np.asarray(self._Pcsr.sum(axis=1)).reshape(A, S)
-        sums = sums_am.T  # (S, A)
-        err = val.row_sum_error(sums.ravel().copy(), self._allowed.ravel())
-        if err is not None:
-            pos, total, n_bad, n_rows = err
-            s, a = divmod(pos, A)
-            where = f"P[{s}, {a}, :]" if self._Pam is not None else f"P[{s}*A + {a}, :]"
-            raise MDPValidationError(
-                f"row {where} sums to {val.fmt_num(total)}, expected 1 (rtol={val.ROW_SUM_RTOL:g}); "
-                f"{n_bad} of {n_rows} allowed rows {'is' if n_bad == 1 else 'are'} bad")
-        # Rows accepted within the tolerance but off by more than round-off are renormalized, so
-        # that the stored model is stochastic and the bounds that assume it (span rule) hold.
-        off = self._allowed.T & (np.abs(sums_am - 1.0) > 1e-12)
-        scale = np.where(off, 1.0 / np.where(sums_am > 0, sums_am, 1.0), 1.0)
-        if (scale != 1.0).any():
-            if self._Pam is not None:
-                self._Pam *= scale[:, :, None]
-                sums_am = self._Pam.sum(axis=2)
-            else:
-                P = self._Pcsr
-                P.data *= np.repeat(scale.reshape(-1), np.diff(P.indptr))
-                sums_am = np.asarray(P.sum(axis=1)).reshape(A, S)
-        used = self._allowed.T & ~self._terminal[None, :]
-        #: largest deviation of a used row sum from 1 (what the stopping rules must allow for)
-        self._row_error = float(np.abs(sums_am - 1.0)[used].max(initial=0.0))
-
-    def _check_mu(self, mu):
-        S = self._n_states
-        if mu is None:
-            return val.freeze(np.full(S, 1.0 / S))
-        mu = val.as_float_array(mu, "mu", shape=(S,))
-        if (mu < 0).any():
-            s = int(np.argmin(mu))
-            raise MDPValidationError(f"mu must be non-negative; got {val.fmt_num(mu[s])} at mu[{s}]")
-        total = mu.sum()
-        if abs(total - 1) > val.ROW_SUM_RTOL:
-            raise MDPValidationError(f"mu must sum to 1 (rtol={val.ROW_SUM_RTOL:g}); got "
-                                     f"{val.fmt_num(total)}")
-        return val.freeze(mu)
-
-    @staticmethod
-    def _check_names(names, n, what):
-        if names is None:
-            return None
-        if isinstance(names, str):
-            raise TypeError(f"{what} must be a sequence of {n} strings; got a single str")
-        names = tuple(str(x) for x in names)
-        if len(names) != n:
-            raise MDPValidationError(f"{what} must have {n} entries; got {len(names)}")
-        return names
 
     def _finish_operator(self):
         S, A = self._n_states, self._n_actions
@@ -360,11 +274,11 @@ class MDP:
             val.freeze(self._Pam)
             nnz = np.count_nonzero(self._Pam)
             if nnz < SPARSE_DENSITY_THRESHOLD * self._Pam.size:
-                self._op = _freeze_csr(_as_csr(self._Pam.reshape(A * S, S)))
+                self._op = _storage.freeze_csr(_storage.as_csr(self._Pam.reshape(A * S, S)))
             else:
                 self._op = self._Pam.reshape(A * S, S)
         else:
-            self._op = _freeze_csr(self._Pcsr)
+            self._op = _storage.freeze_csr(self._Pcsr)
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -421,21 +335,19 @@ class MDP:
         if self._Pam is not None:
             return self._Pam.transpose(1, 0, 2)
         S, A = self._n_states, self._n_actions
-        inverse = np.argsort(_state_to_action_major(S, A))
-        return _freeze_csr(_as_csr(self._Pcsr[inverse]))
+        inverse = np.argsort(_storage.state_to_action_major(S, A))
+        return _storage.freeze_csr(_storage.as_csr(self._Pcsr[inverse]))
 
-    @functools.cached_property
-    def _layers(self):
-        """Height layers when the allowed transitions are acyclic (see evaluation.Layers)."""
-        from .evaluation import acyclic_layers
-        return acyclic_layers(self)
-
-    @functools.cached_property
-    def _tree(self):
-        """The breadth-first prefix-tree layout of language MDPs, if this MDP has it
-        (see _prefix_tree.PrefixTree)."""
-        from ._prefix_tree import prefix_tree
-        return prefix_tree(self)
+    def _derived(self, name, compute):
+        """``compute(self)``, computed once per MDP and kept with it: structural analyses of
+        the transitions (the acyclic layers of :mod:`mdptoolkit.evaluation.structure`, the
+        prefix tree of :mod:`mdptoolkit.gradient._prefix_tree`). The layers that own an
+        analysis call this, so the model imports none of them. Copies made by
+        :meth:`replace` that keep P and the masks share the cache (the structure is the same)."""
+        cache = self.__dict__.setdefault("_analyses", {})
+        if name not in cache:
+            cache[name] = compute(self)
+        return cache[name]
 
     @property
     def nnz(self):
@@ -486,11 +398,11 @@ class MDP:
             if "gamma" in changes:
                 new._gamma = val.check_gamma(changes["gamma"])
             if "mu" in changes:
-                new._mu = new._check_mu(changes["mu"])
+                new._mu = val.check_distribution(changes["mu"], self._n_states, "mu")
             for name in ("state_names", "action_names"):
                 if name in changes:
                     n = self._n_states if name == "state_names" else self._n_actions
-                    setattr(new, "_" + name, self._check_names(changes[name], n, name))
+                    setattr(new, "_" + name, val.check_names(changes[name], n, name))
             return new
         current = dict(P=self.P, R=self.R, gamma=self.gamma, mu=self.mu, terminal=self.terminal,
                        allowed=self.allowed, state_names=self.state_names,
@@ -515,55 +427,49 @@ class MDP:
         >>> mt.MDP.load(path).state_names
         ('only',)
         """
-        arrays = dict(format_version=np.array(_FORMAT_VERSION), R=np.asarray(self._R),
-                      gamma=np.array(self._gamma), mu=np.asarray(self._mu),
-                      terminal=np.asarray(self._terminal), allowed=np.asarray(self._allowed))
-        if self.is_sparse:
-            P = self.P
-            arrays.update(P_data=P.data, P_indices=P.indices, P_indptr=P.indptr,
-                          P_shape=np.array(P.shape))
-        else:
-            arrays["P"] = np.asarray(self.P)
-        for name in ("state_names", "action_names"):
-            if getattr(self, name) is not None:
-                arrays[name] = np.array(getattr(self, name), dtype=str)
-        if isinstance(path, (str, os.PathLike)):
-            np.savez_compressed(path, **arrays)
-        else:
-            buffer = io.BytesIO()
-            np.savez_compressed(buffer, **arrays)
-            path.write(buffer.getvalue())
+        _npz.save(self, path)
 
     @classmethod
     def load(cls, path):
         """Load an MDP written by :meth:`save` (``allow_pickle=False``)."""
-        with np.load(path, allow_pickle=False) as f:
-            version = int(f["format_version"])
-            if version != _FORMAT_VERSION:
-                raise MDPValidationError(f"file format_version must be {_FORMAT_VERSION}; got {version}")
-            if "P" in f:
-                P = f["P"]
-            else:
-                P = sp.csr_array((f["P_data"], f["P_indices"], f["P_indptr"]),
-                                 shape=tuple(f["P_shape"]))
-            names = {k: list(f[k]) for k in ("state_names", "action_names") if k in f}
-            return cls(P, f["R"], float(f["gamma"]), mu=f["mu"], terminal=f["terminal"],
-                       allowed=f["allowed"], **names)
+        return cls(**_npz.load(path))
 
     # ------------------------------------------------------------------ interop
     @classmethod
     def from_pymdptoolbox(cls, P, R, gamma, **kwargs):
-        """Build from pymdptoolbox's layout; see :func:`mdptoolkit.interop.from_pymdptoolbox`."""
-        from .interop import from_pymdptoolbox
-        return from_pymdptoolbox(P, R, gamma, **kwargs)
+        """Build from pymdptoolbox's ``(P, R)``: P (A, S, S) or a list of A sparse (S, S); R (S,),
+        (S, A), (A, S, S) or a list of A (S, S). ``kwargs`` go to :class:`MDP` (``mu``,
+        ``terminal``, ...). See :func:`mdptoolkit.interop.read_pymdptoolbox`.
+
+        Examples
+        --------
+        >>> import numpy as np, mdptoolkit as mt
+        >>> P = np.array([[[0.5, 0.5], [0.8, 0.2]], [[0.0, 1.0], [0.1, 0.9]]])  # (A, S, S)
+        >>> mt.MDP.from_pymdptoolbox(P, np.array([[5.0, 10.0], [-1.0, 2.0]]), 0.9)  # R (S, A)
+        MDP(n_states=2, n_actions=2, gamma=0.9, dense)
+        """
+        P, R = interop.read_pymdptoolbox(P, R)
+        return cls(P, R, gamma, **kwargs)
 
     def to_pymdptoolbox(self):
         """Return ``(P, R)`` in pymdptoolbox's layout; see :func:`mdptoolkit.interop.to_pymdptoolbox`."""
-        from .interop import to_pymdptoolbox
-        return to_pymdptoolbox(self)
+        return interop.to_pymdptoolbox(self)
 
     @classmethod
-    def from_gymnasium(cls, env_or_P, gamma, **kwargs):
-        """Build from a gymnasium toy-text env or its ``P`` dict; see :func:`mdptoolkit.interop.from_gymnasium`."""
-        from .interop import from_gymnasium
-        return from_gymnasium(env_or_P, gamma, **kwargs)
+    def from_gymnasium(cls, env_or_P, gamma, *, sparse=None, mu=None, **kwargs):
+        """Build from a gymnasium toy-text env (read through ``.unwrapped``), an env id, or its
+        ``P[s][a] = [(prob, next_state, reward, terminated), ...]``; ``kwargs`` (``state_names``,
+        ``action_names``) go to :class:`MDP`. See :func:`mdptoolkit.interop.read_gymnasium`
+        for the treatment of ``terminated``, duplicates and missing actions.
+
+        Examples
+        --------
+        >>> import mdptoolkit as mt
+        >>> P = {0: {0: [(1.0, 1, 1.0, True)]}, 1: {0: [(1.0, 1, 0.0, False)]}}
+        >>> mt.MDP.from_gymnasium(P, 0.9)  # plus an absorbing state for the terminated step
+        MDP(n_states=3, n_actions=1, gamma=0.9, dense, 1 terminal state)
+        """
+        for key in ("terminal", "allowed"):
+            if key in kwargs:
+                raise TypeError(f"from_gymnasium derives {key} from P; got {key}= as a keyword")
+        return cls(gamma=gamma, **interop.read_gymnasium(env_or_P, sparse=sparse, mu=mu), **kwargs)

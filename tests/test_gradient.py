@@ -7,7 +7,9 @@ import pytest
 import scipy.sparse as sp
 
 import mdptoolkit as mt
-from mdptoolkit import _fused, language
+from mdptoolkit import language
+from mdptoolkit.gradient import _fused
+from mdptoolkit.gradient._prefix_tree import tree_of
 from mdptoolkit.envs import random_mdp, short_corridor
 
 
@@ -240,7 +242,7 @@ def test_without_numba_the_prefix_tree_uses_its_numpy_passes(monkeypatch):
     monkeypatch.setattr(_fused, "MIN_ENTRIES", 0)  # the compiled loops would be wanted
     lm = language.toy()
     theta = np.random.default_rng(8).normal(size=(lm.mdp.n_states, lm.mdp.n_actions))
-    J, W = lm.mdp._tree.gradient(lm.mdp, theta)
+    J, W = tree_of(lm.mdp).gradient(lm.mdp, theta)
     pi = mt.TabularSoftmax(*theta.shape).policy(theta)
     assert J == pytest.approx(mt.expected_return(lm.mdp, pi), abs=1e-12)
 

@@ -12,7 +12,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import mdptoolkit as mt
 from mdptoolkit import envs
-from mdptoolkit.interop import from_gymnasium
 
 
 def gymnasium_values(P, gamma, *, tol=1e-12, max_iter=100_000):
@@ -188,7 +187,7 @@ def test_duplicates_add_up_and_rewards_are_expected():
     P = {0: {0: [(0.25, 1, 2.0, False), (0.25, 1, 6.0, False), (0.5, 0, -1.0, False)],
              1: [(1.0, 1, 0.0, False)]},
          1: {0: [(1.0, 1, 0.0, True)], 1: [(1.0, 1, 0.0, True)]}}
-    mdp = from_gymnasium(P, 0.5)
+    mdp = mt.MDP.from_gymnasium(P, 0.5)
     assert mdp.n_states == 2
     assert_allclose(mdp.P[0, 0], [0.5, 0.5])
     assert mdp.R[0, 0] == pytest.approx(0.25 * 2 + 0.25 * 6 - 0.5)
@@ -200,7 +199,7 @@ def test_terminated_transitions_stop_bootstrapping():
     # state 1 is entered by a terminated step but has dynamics of its own (reward 5 per step)
     P = {0: {0: [(0.5, 1, 1.0, True), (0.5, 0, 0.0, False)]},
          1: {0: [(1.0, 1, 5.0, False)]}}
-    mdp = from_gymnasium(P, 0.9, mu=[1.0, 0.0])
+    mdp = mt.MDP.from_gymnasium(P, 0.9, mu=[1.0, 0.0])
     assert mdp.n_states == 3 and mdp.terminal.tolist() == [False, False, True]
     assert_allclose(mdp.P[0, 0], [0.5, 0.0, 0.5])
     assert_allclose(mdp.mu, [1.0, 0.0, 0.0])
@@ -213,7 +212,7 @@ def test_terminated_transitions_stop_bootstrapping():
 def test_missing_action_is_disallowed():
     P = {0: {0: [(1.0, 1, 1.0, True)], 1: [(1.0, 0, 0.0, False)]},
          1: {0: [(1.0, 1, 0.0, True)]}}
-    mdp = from_gymnasium(P, 0.9)
+    mdp = mt.MDP.from_gymnasium(P, 0.9)
     assert_array_equal(mdp.allowed, [[True, True], [True, False]])
     assert mt.value_iteration(mdp).V[0] == pytest.approx(1.0)
 
@@ -238,16 +237,16 @@ def test_missing_action_is_disallowed():
 ])
 def test_bad_P_dicts(P, error, match):
     with pytest.raises(error, match=match):
-        from_gymnasium(P, 0.9)
+        mt.MDP.from_gymnasium(P, 0.9)
 
 
 def test_bad_arguments():
     with pytest.raises(TypeError, match="env_or_P must be a gymnasium toy-text env .*; got list"):
-        from_gymnasium([1, 2], 0.9)
+        mt.MDP.from_gymnasium([1, 2], 0.9)
     with pytest.raises(TypeError, match="from_gymnasium derives terminal from P"):
-        from_gymnasium({0: {0: [(1.0, 0, 0.0, False)]}}, 0.9, terminal=[True])
+        mt.MDP.from_gymnasium({0: {0: [(1.0, 0, 0.0, False)]}}, 0.9, terminal=[True])
     with pytest.raises(mt.MDPValidationError, match=r"gamma must be in \[0, 1\]; got 1.5"):
-        from_gymnasium({0: {0: [(1.0, 0, 0.0, False)]}}, 1.5)
+        mt.MDP.from_gymnasium({0: {0: [(1.0, 0, 0.0, False)]}}, 1.5)
 
 
 def test_missing_gymnasium_says_how_to_install(monkeypatch):

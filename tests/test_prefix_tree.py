@@ -1,11 +1,11 @@
-"""The prefix-tree fast path of exact_gradient (mdptoolkit._prefix_tree).
+"""The prefix-tree fast path of exact_gradient (mdptoolkit.gradient._prefix_tree).
 
 The reference is the general path on the *same* MDP with its states stored in another order:
 a permutation breaks the breadth-first layout, so that MDP goes through the height-layer
 evaluation and the explicit occupancy, code the fast path does not share.
 
 Every test runs three times, once per implementation of the fast path: its NumPy passes, the
-loops of mdptoolkit._fused compiled by Numba (skipped where Numba is not installed), and the
+loops of mdptoolkit.gradient._fused compiled by Numba (skipped where Numba is not installed), and the
 same loops run as plain Python (so their logic is tested without Numba too).
 """
 
@@ -14,7 +14,9 @@ import pytest
 import scipy.sparse as sp
 
 import mdptoolkit as mt
-from mdptoolkit import _fused, language
+from mdptoolkit import language
+from mdptoolkit.gradient import _fused
+from mdptoolkit.gradient._prefix_tree import tree_of
 from mdptoolkit.envs import random_mdp
 
 
@@ -60,15 +62,15 @@ def pair(lm):
 
 def test_the_layout_is_recognized_only_where_it_holds(lm, pair):
     mdp, shuffled, _ = pair
-    assert mdp._tree is not None and language.toy().mdp._tree is not None
-    assert shuffled._tree is None
-    assert random_mdp(20, 3, sparse=True, seed=0).mdp._tree is None
-    assert mdp.replace(gamma=0.9)._tree is not None
+    assert tree_of(mdp) is not None and tree_of(language.toy().mdp) is not None
+    assert tree_of(shuffled) is None
+    assert tree_of(random_mdp(20, 3, sparse=True, seed=0).mdp) is None
+    assert tree_of(mdp.replace(gamma=0.9)) is not None
     # a stochastic transition breaks it: one token leads to two children
     P = sp.lil_array(mdp.P)
     P[0, 1] = 0.5
     P[0, 2] = 0.5
-    assert mt.MDP(sp.csr_array(P), mdp.R, mdp.gamma, mu=mdp.mu, terminal=mdp.terminal)._tree is None
+    assert tree_of(mt.MDP(sp.csr_array(P), mdp.R, mdp.gamma, mu=mdp.mu, terminal=mdp.terminal)) is None
 
 
 @pytest.mark.parametrize("gamma", [1.0, 0.9])
@@ -157,10 +159,10 @@ def test_replace_shares_the_layout_but_not_gamma_or_mu(pair):
     # MDP.replace(gamma=..., mu=...) copies the cached layout; the gradient must read gamma and
     # mu from the MDP it is given, not from the one the layout was found on
     mdp, shuffled, perm = pair
-    assert mdp._tree is not None  # found (and cached) at gamma = 1 with mu on the root
+    assert tree_of(mdp) is not None  # found (and cached) at gamma = 1 with mu on the root
     mu = np.random.default_rng(5).dirichlet(np.ones(mdp.n_states))
     other = mdp.replace(gamma=0.8, mu=mu)
-    assert other._tree is mdp._tree
+    assert tree_of(other) is tree_of(mdp)
     theta = np.random.default_rng(6).normal(size=(mdp.n_states, mdp.n_actions))
     J, grad = mt.exact_gradient(other, None, theta)
     J2, grad2 = mt.exact_gradient(shuffled.replace(gamma=0.8, mu=mu[perm]), None, theta[perm])
@@ -176,7 +178,7 @@ def test_each_implementation_computes_the_gradient_itself(lm, implementation, mo
     loops = _fused.compiled()
     monkeypatch.setattr(_fused, "compiled", lambda: calls.append(1) or loops)
     for beta in (0.0, 0.5):
-        out = mdp._tree.gradient(mdp, theta, beta=beta, logref=np.log(lm.reference_policy))
+        out = tree_of(mdp).gradient(mdp, theta, beta=beta, logref=np.log(lm.reference_policy))
         assert out is not None
         assert len(calls) == (0 if implementation == "numpy" else 1)
         calls.clear()

@@ -413,7 +413,7 @@ def test_occupancy_solves_its_flow_equation_and_gives_the_return(sparse, data):
                   elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 2.0])))
 def test_greedy_rows_is_argmax_over_actions_lowest_index_first(Q_am):
     # ties are frequent with five values: the lowest action attaining the maximum must win
-    from mdptoolkit.dp import greedy_rows
+    from mdptoolkit.solvers._common import greedy_rows
     best = Q_am.max(axis=0)
     np.testing.assert_array_equal(greedy_rows(Q_am, best), np.argmax(Q_am, axis=0))
 
@@ -421,7 +421,7 @@ def test_greedy_rows_is_argmax_over_actions_lowest_index_first(Q_am):
 @settings(max_examples=40)
 @given(st.integers(1, 8), st.integers(1, 8), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
 def test_csr_rows_equals_fancy_row_indexing(n_rows, n_cols, density, seed):
-    from mdptoolkit.evaluation import csr_rows
+    from mdptoolkit.evaluation.chain import csr_rows
     rng = np.random.default_rng(seed)
     M = sp.random_array((n_rows, n_cols), density=density, format="csr", rng=rng)
     rows = rng.integers(0, n_rows, size=rng.integers(0, 12))

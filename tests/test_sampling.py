@@ -587,9 +587,13 @@ def test_reinforce_with_baselines_on_the_short_corridor(baseline):
 def test_reinforce_with_the_shared_parameter_finds_the_best_stochastic_policy():
     # Example 13.1 / Figure 13.1: with one probability p of "right" shared by all states the
     # best policy is p = 2 - sqrt(2) ~ 0.586 with J = -(6 + 4 sqrt(2)) ~ -11.66, far from the
-    # DP optimum -3 (gap 8.66 that no shared p closes); lr = 0.005, 2000 episodes, seed 0
+    # DP optimum -3 (gap 8.66 that no shared p closes). With the running-mean baseline, lr =
+    # 0.001 and 4000 episodes, seeds 0-7 all ended within 0.06 of that J and 0.035 of that p
+    # (without a baseline at lr = 0.005 the final iterate is noisy: off by up to 1.4 in J, so
+    # a single seed said more about the platform's rounding than about REINFORCE)
     mdp = envs.short_corridor().mdp
-    result = reinforce(mdp, param=shared_right(), lr=0.005, episodes=2000, seed=0)
+    result = reinforce(mdp, param=shared_right(), lr=0.001, episodes=4000, baseline="mean",
+                       seed=0)
     best = -(6 + 4 * np.sqrt(2))
     assert abs(result.J - best) < 0.3
     assert abs(result.policy[0, 1] - (2 - np.sqrt(2))) < 0.1

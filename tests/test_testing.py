@@ -212,7 +212,10 @@ def test_helpers_pass_on_exact_answers_and_fail_on_perturbed_ones(mdp, data):
         assert_policy_value(mdp, result.policy, V, atol=1e-6)
 
 
-@given(mdps(sparse=None, with_allowed=True, with_terminal=True), st.data())
+# at least two actions and two states, so that most drawn MDPs have a worse action to swap in
+# (with one action or every state terminal there is none, and assume() would discard them all)
+@given(mdps(st.integers(2, 6), st.integers(2, 3), sparse=None, with_allowed=True,
+            with_terminal=True), st.data())
 def test_optimal_policy_fails_on_a_policy_with_a_worse_action(mdp, data):
     result = mt.policy_iteration(mdp)
     V_star, policy = result.V, result.policy

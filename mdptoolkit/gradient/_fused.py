@@ -1,4 +1,4 @@
-r"""Fused loops of the prefix-tree gradient (:mod:`mdptoolkit._prefix_tree`), compiled by Numba.
+r"""Fused loops of the prefix-tree gradient (:mod:`mdptoolkit.gradient._prefix_tree`), compiled by Numba.
 
 NumPy runs each step of the gradient as its own pass over the (S, A) arrays, and on rows of a
 dozen actions its reductions and row-broadcasts are slow; together they cost about five sparse

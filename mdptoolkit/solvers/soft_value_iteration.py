@@ -22,11 +22,11 @@ import time
 
 import numpy as np
 
-from . import _validation as val
-from ._stopping import SpanRule, callback_state
-from .evaluation import default_max_iter
-from .operators import _Backup, logsumexp, softmax_policy
-from .result import SolverResult
+from .. import _validation as val
+from .._stopping import SpanRule, callback_state
+from ..evaluation.sweeps import default_max_iter
+from ..operators import _Backup, logsumexp, softmax_policy
+from ..result import SolverResult
 
 __all__ = ["soft_value_iteration"]
 

@@ -15,11 +15,11 @@ import warnings
 
 import numpy as np
 
-from . import _validation as val
-from ._stopping import callback_state
-from .exceptions import ConvergenceWarning
-from .operators import _Backup
-from .result import MESSAGES, SolverResult
+from .. import _validation as val
+from .._stopping import callback_state
+from ..exceptions import ConvergenceWarning
+from ..operators import _Backup
+from ..result import MESSAGES, SolverResult
 
 __all__ = ["relative_value_iteration"]
 

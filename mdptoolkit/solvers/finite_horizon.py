@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from . import _validation as val
-from .operators import _Backup
-from .result import MESSAGES, SolverResult
+from .. import _validation as val
+from ..operators import _Backup
+from ..result import MESSAGES, SolverResult
 
 __all__ = ["backward_induction"]
 

@@ -20,9 +20,9 @@ as the arithmetic needs:
 - the layers are processed in pieces of :data:`PIECE` states, so that the dozen elementwise
   steps on a piece run in cache.
 
-On large trees (:data:`mdptoolkit._fused.MIN_ENTRIES` entries and more) with Numba installed,
+On large trees (:data:`mdptoolkit.gradient._fused.MIN_ENTRIES` entries and more) with Numba installed,
 each piece's steps after the exponential run instead as one compiled loop over its rows
-(:mod:`mdptoolkit._fused`): about half the time of the NumPy passes, which stay the path
+(:mod:`mdptoolkit.gradient._fused`): about half the time of the NumPy passes, which stay the path
 without Numba. Both give the same numbers to round-off; the tests run every case through both.
 
 Anything else (wider logits, a reference with zeros, a cyclic or stochastic MDP) goes through
@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..evaluation.structure import layers_of
 from . import _fused
 
 #: exp(z) is a normal double with full relative precision for |z| <= 600 (e^600 ~ 4e260).
@@ -151,7 +152,7 @@ class PrefixTree:
         return float(mu @ V), W
 
     def _fused_gradient(self, loops, mdp, z, allowed, beta, logref):
-        """:meth:`gradient` by the compiled loops of :mod:`mdptoolkit._fused`: the same two
+        """:meth:`gradient` by the compiled loops of :mod:`mdptoolkit.gradient._fused`: the same two
         passes, with NumPy's exp and one fused loop per piece for the rest."""
         S = self.shape[0]
         gamma, beta = float(mdp.gamma), float(beta)
@@ -211,7 +212,7 @@ def _exponentiate(z, W, allowed, lo, hi):
 
 def prefix_tree(mdp):
     """A :class:`PrefixTree` when the MDP has that layout, else None (checked once, O(S A))."""
-    layers = mdp._layers
+    layers = layers_of(mdp)
     op = mdp._op
     S, A = mdp.n_states, mdp.n_actions
     if layers is None or not sp.issparse(op) or op.nnz != A * S:
@@ -247,3 +248,8 @@ def prefix_tree(mdp):
     if not np.array_equal(covered, ~terminal):
         return None
     return PrefixTree(mdp, blocks)
+
+
+def tree_of(mdp):
+    """The :class:`PrefixTree` of an MDP with that layout (None otherwise), found once per MDP."""
+    return mdp._derived("prefix_tree", prefix_tree)

@@ -20,11 +20,12 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from . import _validation as val
-from .dp import policy_iteration
-from .evaluation import occupancy as state_occupancy
-from .exceptions import ConvergenceWarning
-from .result import MESSAGES, SolverResult
+from .. import _validation as val
+from .policy_iteration import policy_iteration
+from ..evaluation.policy import occupancy as state_occupancy
+from ..exceptions import ConvergenceWarning
+from ..operators import greedy_policy
+from ..result import MESSAGES, SolverResult
 
 __all__ = ["linear_programming"]
 
@@ -75,7 +76,6 @@ def linear_programming(mdp, *, options=None):
     bounds = np.where(mdp.terminal[:, None], 0.0, [-np.inf, np.inf])
     res = linprog(np.ones(S), A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs",
                   options=options)
-    from .operators import greedy_policy
     if res.status != 0 or res.x is None:
         # never a NaN answer: say so, and solve exactly by policy iteration instead
         message = MESSAGES["lp_failed"].format(status=res.status, detail=res.message)
