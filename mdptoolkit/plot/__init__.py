@@ -15,6 +15,9 @@ function                        draws
 :func:`policy`                  the arrows alone
 :func:`line`                    :math:`V` over states and the policy (e.g. the gambler's stake)
 :func:`sequence_distribution`   the most likely sentences of a language MDP policy
+:func:`reward_kl_frontier`      gold reward against KL(p || p_ref): the exact Gibbs curve and
+                                the methods of :mod:`mdptoolkit.rlhf` as points or trajectories
+:func:`overoptimization`        gold and proxy reward against sqrt(KL) (Gao et al. 2022)
 ==============================  ===============================================================
 
 Examples
@@ -37,5 +40,7 @@ from .convergence import convergence, learning_curves
 from .grid import policy, values
 from .language import sequence_distribution
 from .line import line
+from .rlhf import overoptimization, reward_kl_frontier
 
-__all__ = ["convergence", "learning_curves", "values", "policy", "line", "sequence_distribution"]
+__all__ = ["convergence", "learning_curves", "values", "policy", "line", "sequence_distribution",
+           "reward_kl_frontier", "overoptimization"]

@@ -12,4 +12,20 @@ reference model's sequence distribution. The objective of RL fine-tuning is
 whose exact maximizer is :math:`p^*(y) \propto p_{ref}(y)\, e^{r(y)/\beta}`.
 """
 
+from .objective import kl, measure, optimal_policy, optimum
+from .preferences import Preferences, sample_preferences
+from .reward_model import RewardModelResult, fit_reward_model
+from .dpo import preference_optimization
+from .best_of_n import BestOfNResult, best_of_n
+from .overoptimization import OveroptimizationResult, gao_bon, gao_rl, overoptimization
+from .estimators import gradient_estimates, kl_estimates
+from .grpo import grpo
+from .onpolicy import reinforce, rloo
+from .ppo import ppo
+
 __all__ = []
+__all__ += ["kl", "optimal_policy", "measure", "optimum"]
+__all__ += ["Preferences", "sample_preferences", "RewardModelResult", "fit_reward_model"]
+__all__ += ["preference_optimization", "BestOfNResult", "best_of_n", "OveroptimizationResult",
+            "overoptimization", "gao_bon", "gao_rl"]
+__all__ += ["reinforce", "rloo", "grpo", "ppo", "gradient_estimates", "kl_estimates"]
