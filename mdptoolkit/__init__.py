@@ -11,10 +11,12 @@ symbol                      meaning
 :math:`\gamma`              discount factor in [0, 1]
 :math:`\mu`                 initial-state distribution
 :math:`\pi(a \mid s)`       policy: int array (S,) (deterministic) or float array (S, A)
-:math:`V^\pi`, :math:`Q^\pi`  value and action value of :math:`\pi`
+:math:`V^\pi, Q^\pi`        value and action value of :math:`\pi`
 :math:`V^*`, :math:`Q^*`    optimal values
-:math:`d^\pi(s)`            discounted occupancy :math:`\sum_t \gamma^t \Pr(s_t = s)`, :math:`s_0 \sim \mu`
-:math:`T`                   Bellman optimality operator, :math:`(TV)(s) = \max_a R(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')`
+:math:`d^\pi(s)`            discounted occupancy :math:`\sum_t \gamma^t \Pr(s_t = s)`,
+                            :math:`s_0 \sim \mu`
+:math:`T`                   Bellman optimality operator,
+                            :math:`(TV)(s) = \max_a R(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')`
 :math:`T^\pi`               Bellman expectation operator of :math:`\pi`
 :math:`\beta`               temperature of the KL/entropy-regularized ("soft") objective
 ==========================  ==================================================================

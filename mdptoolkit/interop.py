@@ -5,35 +5,59 @@ classmethods :meth:`MDP.from_pymdptoolbox <mdptoolkit.MDP.from_pymdptoolbox>` an
 :meth:`MDP.from_gymnasium <mdptoolkit.MDP.from_gymnasium>` build the model from them, so this
 module never imports the model.
 
-- pymdptoolbox: ``P`` of shape (A, S, S) or a list of A sparse (S, S) matrices; ``R`` of shape
-  (S,), (S, A), (A, S, S) or a list of A (S, S) matrices.
+- pymdptoolbox: ``P`` of shape (A, S, S) or a list of A (sparse) (S, S) matrices; ``R`` of
+  shape (S,), (S, A) (also sparse), (A, S, S), a list of A per-action entries, or a list of S
+  state rewards (see :func:`read_pymdptoolbox` for pymdptoolbox's rule when S == A).
 - gymnasium toy-text: ``P[s][a] = [(prob, next_state, reward, terminated), ...]``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
+from . import _validation as val
+from ._typing import ArrayLike, FloatArray
 from .exceptions import MDPValidationError
 
 __all__ = ["read_pymdptoolbox", "to_pymdptoolbox", "read_gymnasium"]
 
 
-def read_pymdptoolbox(P, R):
-    """Read pymdptoolbox's ``(P, R)`` into the arrays of :class:`~mdptoolkit.MDP`.
+def read_pymdptoolbox(P: Any, R: Any) -> tuple[Any, Any]:
+    r"""Read pymdptoolbox's ``(P, R)`` into the arrays of :class:`~mdptoolkit.MDP`.
+
+    Every form :func:`mdptoolbox.util.check` and ``mdptoolbox.mdp.MDP`` accept is read the way
+    pymdptoolbox reads it.
 
     Parameters
     ----------
-    P : ndarray (A, S, S) or sequence of A sparse (S, S) matrices
-        ``P[a][s, s2]`` = Pr(s2 | s, a). A sequence of sparse matrices gives a sparse MDP.
-    R : ndarray (S,), (S, A) or (A, S, S), or sequence of A (S, S) matrices
-        Rewards as pymdptoolbox accepts them.
+    P : ndarray (A, S, S), or a sequence (list, tuple, object array, or dict keyed 0..A-1) of
+        A (S, S) matrices, dense or sparse
+        ``P[a][s, s2]`` = Pr(s2 | s, a). Any sparse matrix gives a sparse MDP.
+    R : rewards in one of pymdptoolbox's forms
+        - an ndarray (S,) (state rewards), (S, A), or (A, S, S) (transition rewards);
+        - a scipy.sparse (S, A) matrix;
+        - a sequence (list, tuple, or dict keyed 0..A-1) of **A** (S, S) matrices, dense or
+          sparse: action ``a``'s transition rewards;
+        - any other sequence: S state rewards, or S rows of A rewards (nested lists).
+
+        pymdptoolbox's rule decides between the two: a sequence of length A is read per
+        action. So when S == A a list of S numbers (or of S rows) is refused, as pymdptoolbox
+        refuses it; pass ``np.asarray(R)``, whose shape (S,) or (S, A) says what it is.
 
     Returns
     -------
     P : ndarray (S, A, S) or scipy.sparse CSR (S*A, S)
     R : ndarray (S,), (S, A) or (S, A, S)
+
+    Raises
+    ------
+    MDPValidationError
+        When a shape does not fit, or P or R is complex.
+    TypeError
+        When P or R is of none of these kinds.
 
     Examples
     --------
@@ -43,22 +67,32 @@ def read_pymdptoolbox(P, R):
     >>> mdp = mt.MDP.from_pymdptoolbox(P, R, 0.9)
     >>> mdp.P[1, 0], mdp.n_actions
     (array([0.8, 0.2]), 2)
+    >>> mt.MDP.from_pymdptoolbox(P[:1], (1.0, 2.0), 0.9).R   # len(R) == S != A: per state
+    array([[1.],
+           [2.]])
+    >>> mt.MDP.from_pymdptoolbox(P, [np.eye(2), np.zeros((2, 2))], 0.9).R   # A (S, S) matrices
+    array([[0.5, 0. ],
+           [0.2, 0. ]])
     """
     if isinstance(P, np.ndarray) and P.dtype != object:
+        val.check_real_dtype(P, "pymdptoolbox P")
         if P.ndim != 3 or P.shape[1] != P.shape[2]:
             raise MDPValidationError(f"pymdptoolbox P must have shape (A, S, S); got {P.shape}")
         A, S, _ = P.shape
         P_ours = np.asarray(P, dtype=np.float64).transpose(1, 0, 2)
         sparse = False
     else:
-        mats = list(P)
+        mats = _per_action(P, "P")
         if not mats:
-            raise MDPValidationError("pymdptoolbox P must hold at least one action")
+            raise MDPValidationError("pymdptoolbox P must hold at least one action; got none")
+        mats = [m if sp.issparse(m) else val.as_real_array(m, f"pymdptoolbox P[{a}]")
+                for a, m in enumerate(mats)]
         A = len(mats)
-        S = mats[0].shape[0]
+        S = mats[0].shape[0] if mats[0].ndim == 2 else -1
         for a, m in enumerate(mats):
             if m.shape != (S, S):
-                raise MDPValidationError(f"pymdptoolbox P[{a}] must have shape ({S}, {S}); got {m.shape}")
+                raise MDPValidationError(f"pymdptoolbox P[{a}] must have shape ({S}, {S}); "
+                                         f"got {m.shape}")
         sparse = any(sp.issparse(m) for m in mats)
         if sparse:
             stacked = sp.vstack([sp.csr_array(m) for m in mats], format="csr")  # row a*S + s
@@ -69,34 +103,68 @@ def read_pymdptoolbox(P, R):
     return P_ours, _rewards_from_pymdptoolbox(R, S, A, P_ours, sparse)
 
 
+def _per_action(X, name):
+    """A list of the per-action entries of a sequence (or of a dict keyed 0..n-1)."""
+    if isinstance(X, dict):
+        keys = list(X)
+        if sorted(keys, key=repr) != sorted(range(len(keys)), key=repr):
+            raise MDPValidationError(f"pymdptoolbox {name} given as a dict must have the keys "
+                                     f"0..{len(keys) - 1} (one per action); got {keys[:5]!r}")
+        return [X[a] for a in range(len(keys))]
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__") or not hasattr(X, "__getitem__"):
+        raise TypeError(f"pymdptoolbox {name} must be an array or a sequence of per-action "
+                        f"matrices; got {type(X).__name__}")
+    return list(X)
+
+
 def _rewards_from_pymdptoolbox(R, S, A, P_ours, sparse):
+    if sp.issparse(R):
+        if R.shape != (S, A):
+            raise MDPValidationError(f"a sparse pymdptoolbox R must have shape ({S}, {A}); got "
+                                     f"{R.shape}")
+        R = sp.csr_array(R).toarray()
     if isinstance(R, np.ndarray) and R.dtype != object:
+        val.check_real_dtype(R, "pymdptoolbox R")
         if R.shape in ((S,), (S, A)):
             return R
         if R.shape == (A, S, S):
-            if sparse:
-                Rflat = R.transpose(1, 0, 2).reshape(S * A, S)
-                return np.asarray(P_ours.multiply(Rflat).sum(axis=1)).reshape(S, A)
-            return R.transpose(1, 0, 2)
+            return _expected_rewards(list(R), S, A, P_ours, sparse)
         raise MDPValidationError(f"pymdptoolbox R must have shape ({S},), ({S}, {A}) or "
                                  f"({A}, {S}, {S}); got {R.shape}")
-    mats = list(R)
-    if len(mats) != A:
-        raise MDPValidationError(f"pymdptoolbox R must hold {A} matrices; got {len(mats)}")
+    entries = _per_action(R, "R")
+    if len(entries) == A:  # pymdptoolbox's rule: one entry per action
+        return _expected_rewards(entries, S, A, P_ours, sparse)
+    table = val.as_real_array(entries, "pymdptoolbox R")
+    if table.dtype == object or table.shape not in ((S,), (S, A)):
+        raise MDPValidationError(f"pymdptoolbox R given as a sequence must hold {A} per-action "
+                                 f"entries, {S} state rewards or {S} rows of {A}; got "
+                                 f"{len(entries)} entries")
+    return table
+
+
+def _expected_rewards(entries, S, A, P_ours, sparse):
+    """(S, A) expected rewards sum_s2 P_a[s, s2] m_a[s, s2] of A per-action (S, S) matrices."""
     cols = []
-    for a, m in enumerate(mats):
+    for a, m in enumerate(entries):
+        Pa = P_ours[np.arange(S) * A + a] if sparse else P_ours[:, a, :]
+        if not sp.issparse(m):
+            m = val.as_real_array(m, f"pymdptoolbox R[{a}]")
         if m.shape != (S, S):
-            raise MDPValidationError(f"pymdptoolbox R[{a}] must have shape ({S}, {S}); got {m.shape}")
-        if sparse:
-            Pa = P_ours[np.arange(S) * A + a]
+            hint = (f" (a sequence of A={A} entries is read per action, as pymdptoolbox does; "
+                    f"pass np.asarray(R) of shape ({S},) or ({S}, {A}) for state rewards)"
+                    if S == A else "")
+            raise MDPValidationError(f"pymdptoolbox R[{a}] must be an ({S}, {S}) matrix; got "
+                                     f"shape {m.shape}{hint}")
+        if sp.issparse(m):
+            prod = sp.csr_array(m).multiply(sp.csr_array(Pa))
         else:
-            Pa = P_ours[:, a, :]
-        prod = sp.csr_array(Pa).multiply(sp.csr_array(m)) if sp.issparse(m) or sparse else Pa * m
+            m = np.asarray(m, dtype=np.float64)
+            prod = sp.csr_array(Pa).multiply(m) if sparse else Pa * m
         cols.append(np.asarray(prod.sum(axis=1)).ravel())
     return np.stack(cols, axis=1)
 
 
-def to_pymdptoolbox(mdp):
+def to_pymdptoolbox(mdp: Any) -> tuple[Any, FloatArray]:
     """Return ``(P, R)`` in pymdptoolbox's layout.
 
     ``P`` is an (A, S, S) array for a dense MDP and a list of A CSR (S, S) matrices for a sparse
@@ -116,6 +184,7 @@ def to_pymdptoolbox(mdp):
         raise MDPValidationError(f"pymdptoolbox has no disallowed actions; action {a} is "
                                  f"disallowed at state {s} ({int((~mdp.allowed).sum())} pairs)")
     S, A = mdp.n_states, mdp.n_actions
+    P_out: Any
     if mdp.is_sparse:
         P = mdp.P
         P_out = [sp.csr_matrix(P[np.arange(S) * A + a]) for a in range(A)]
@@ -124,8 +193,10 @@ def to_pymdptoolbox(mdp):
     return P_out, np.array(mdp.R)
 
 
-def read_gymnasium(env_or_P, *, sparse=None, mu=None):
-    r"""Read a gymnasium toy-text environment or its ``P`` into the arrays of :class:`~mdptoolkit.MDP`.
+def read_gymnasium(env_or_P: Any, *, sparse: bool | None = None,
+                   mu: ArrayLike | None = None) -> dict[str, Any]:
+    r"""Read a gymnasium toy-text environment or its ``P`` into the arrays of
+    :class:`~mdptoolkit.MDP`.
 
     Parameters
     ----------
@@ -186,7 +257,7 @@ def read_gymnasium(env_or_P, *, sparse=None, mu=None):
     >>> mdp.terminal, mdp.R[:, 0]
     (array([False,  True]), array([0.5, 0. ]))
     """
-    env = None
+    env: Any = None  # gymnasium's Env type does not declare the toy-text envs' P
     if isinstance(env_or_P, str):
         try:
             import gymnasium
@@ -284,8 +355,8 @@ def _read_gymnasium_P(P):
         k = int(np.argmax((cols < 0) | (cols >= S))) if np.issubdtype(cols.dtype, np.integer) else 0
         raise MDPValidationError(f"P's next states must be integers in 0..{S - 1}; got "
                                  f"{cols[k]} (entry {k} of the flattened P)")
-    probs = np.asarray(probs, dtype=np.float64)
-    rewards = np.asarray(rewards, dtype=np.float64)
+    probs = val.as_real_array(probs, "P's probabilities").astype(np.float64)
+    rewards = val.as_real_array(rewards, "P's rewards").astype(np.float64)
     keep = probs != 0  # zero-probability outcomes change nothing
     rows = np.asarray(rows, dtype=np.int64)[keep]
     ends = np.asarray(ends, dtype=bool)[keep]

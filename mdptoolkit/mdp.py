@@ -16,12 +16,16 @@ times faster than the dense product for the typical few-successors-per-row MDP.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _validation as val
+from ._typing import ArrayLike, BoolArray, FloatArray
 from . import _npz, _storage, interop
+from .gym_env import make_env  # gymnasium itself is imported only when an env is made
 from .exceptions import MDPValidationError
 
 __all__ = ["MDP", "SPARSE_DENSITY_THRESHOLD"]
@@ -70,14 +74,15 @@ class MDP:
     terminal : ndarray of bool (S,)
     allowed : ndarray of bool (S, A)
     is_sparse : bool
-        Whether P was given (and is stored) as a sparse matrix.
+        Whether P was given (and is stored) as a sparse matrix. :meth:`P_as` gives P in the
+        layout one asks for (``mdp.P_as("dense")`` is (S, A, S) whatever the storage).
     state_names, action_names : tuple of str or None
 
     Raises
     ------
     MDPValidationError
         When shapes disagree, a value is not finite, a probability is outside [0, 1], a row of P
-        for an allowed action does not sum to 1 (relative tolerance 1e-9), a state has no
+        for an allowed action does not sum to 1 (rtol 1e-9 for float64 input), a state has no
         allowed action, ``mu`` is not a distribution or ``gamma`` is outside [0, 1]. The message
         names the worst offending entry and how many are bad.
     TypeError
@@ -92,7 +97,10 @@ class MDP:
     Probabilities within 1e-12 outside [0, 1] (round-off such as ``1 - 0.9 - 0.1``) are clipped
     into the interval; anything further out is an error. Allowed rows that sum to 1 within the
     tolerance but not within 1e-12 are divided by their sum, so the stored model is stochastic
-    (the stopping rules' bounds assume it).
+    (the stopping rules' bounds assume it). A P given in lower precision (float32 from a GPU
+    framework) may have rows that sum to 1 within that precision,
+    ``4 * eps * max(1, ceil(log2(S)))`` (about 1e-6 for float32), and is renormalized in float64;
+    float64 keeps the 1e-9 rule. Complex P or R are refused, never silently made real.
 
     Examples
     --------
@@ -112,8 +120,10 @@ class MDP:
            [ True, False]])
     """
 
-    def __init__(self, P, R, gamma, *, mu=None, terminal=None, allowed=None,
-                 state_names=None, action_names=None):
+    def __init__(self, P: Any, R: ArrayLike, gamma: float, *, mu: ArrayLike | None = None,
+                 terminal: ArrayLike | None = None, allowed: ArrayLike | None = None,
+                 state_names: Iterable[Any] | None = None,
+                 action_names: Iterable[Any] | None = None) -> None:
         self._gamma = val.check_gamma(gamma)
         if sp.issparse(P):
             self._init_sparse(P, R)
@@ -123,7 +133,7 @@ class MDP:
         self._init_masks(R, terminal, allowed)
         self._apply_terminal()
         self._row_error = _storage.check_rows(self._Pam, self._Pcsr, self._allowed,
-                                              self._terminal)
+                                              self._terminal, rtol=self._rtol)
         self._mu = val.check_distribution(mu, S, "mu")
         self._state_names = val.check_names(state_names, S, "state_names")
         self._action_names = val.check_names(action_names, A, "action_names")
@@ -131,62 +141,15 @@ class MDP:
 
     # ------------------------------------------------------------------ construction
     def _init_dense(self, P, R):
-        try:
-            P = np.asarray(P, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"P must be array-like of probabilities or a scipy.sparse matrix; "
-                            f"got {type(P).__name__}") from err
-        if P.ndim != 3 or P.shape[0] != P.shape[2]:
-            hint = (" (a flat (S*A, S) P must be a scipy.sparse matrix; reshape a dense one to "
-                    "(S, A, S))") if P.ndim == 2 else ""
-            raise MDPValidationError(f"P must have shape (S, A, S); got {P.shape}{hint}")
-        S, A, _ = P.shape
-        if S == 0 or A == 0:
-            raise MDPValidationError(f"P must have at least one state and one action; got {P.shape}")
+        self._Pam, self._rtol = _storage.read_dense(P)  # (A, S, S)
+        A, S, _ = self._Pam.shape
         self._n_states, self._n_actions = S, A
-        # one copy, straight into the action-major layout
-        Pam = np.ascontiguousarray(P.transpose(1, 0, 2))
-        if Pam is P or np.shares_memory(Pam, P):
-            Pam = Pam.copy()
-        val.check_finite(Pam.transpose(1, 0, 2), "P")
-        bad = val.check_probabilities(Pam, "P")
-        if bad is not None:
-            value, flat, n_bad = bad
-            a, s, s2 = np.unravel_index(flat, Pam.shape)
-            raise MDPValidationError(f"P entries must be probabilities in [0, 1]; got "
-                                     f"{val.fmt_num(value)} at P[{s}, {a}, {s2}] ({n_bad} bad entries)")
-        self._Pam = Pam  # (A, S, S)
         self._Pcsr = None
         self._R = self._reduce_R(R, S, A)
 
     def _init_sparse(self, P, R):
-        if P.ndim != 2:
-            raise MDPValidationError(f"a sparse P must have shape (S*A, S); got {P.shape}")
-        n_rows, S = P.shape
-        if S == 0 or n_rows % S != 0 or n_rows == 0:
-            raise MDPValidationError(f"a sparse P must have shape (S*A, S) with S*A a multiple of "
-                                     f"S; got {P.shape}")
-        A = n_rows // S
+        self._Pcsr, S, A, self._rtol = _storage.read_sparse(P)  # (A*S, S), row a*S + s
         self._n_states, self._n_actions = S, A
-        csr = _storage.as_csr(P)
-
-        def where(k):
-            row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
-            s, a = divmod(row, A)
-            return f"P[{s}*A + {a}, {csr.indices[k]}]"
-
-        nonfinite = ~np.isfinite(csr.data)
-        if nonfinite.any():
-            k = int(np.argmax(nonfinite))
-            raise MDPValidationError(f"P must be finite; got {csr.data[k]!r} at {where(k)} "
-                                     f"({int(nonfinite.sum())} non-finite entries)")
-        bad = val.check_probabilities(csr.data, "P")
-        if bad is not None:
-            value, k, n_bad = bad
-            raise MDPValidationError(f"P entries must be probabilities in [0, 1]; got "
-                                     f"{val.fmt_num(value)} at {where(k)} ({n_bad} bad entries)")
-        # store action-major: row a*S + s
-        self._Pcsr = _storage.as_csr(csr[_storage.state_to_action_major(S, A)], copy=False)
         self._Pam = None
         self._R = self._reduce_R(R, S, A)
 
@@ -221,11 +184,7 @@ class MDP:
                 s, a = np.argwhere(clash)[0]
                 raise MDPValidationError(f"R must be finite at allowed actions; got -inf at "
                                          f"R[{s}, {a}] ({int(clash.sum())} such entries)")
-        none = ~allowed.any(axis=1)
-        if none.any():
-            s = int(np.argmax(none))
-            raise MDPValidationError(f"every state must have at least one allowed action; got none "
-                                     f"at state {s} ({int(none.sum())} such states)")
+        val.check_some_allowed(allowed)
         self._allowed = val.freeze(np.array(allowed, dtype=bool))
         if terminal is None:
             terminal = np.zeros(S, dtype=bool)
@@ -244,17 +203,7 @@ class MDP:
             self._Pam[:, idx, :] = 0.0
             self._Pam[:, idx, idx] = 1.0
         else:
-            P = self._Pcsr
-            rows = (np.arange(A)[:, None] * S + idx).ravel()
-            if (np.diff(P.indptr)[rows] == 1).all():
-                first = P.indptr[rows]
-                if (P.indices[first] == np.tile(idx, A)).all() and (P.data[first] == 1.0).all():
-                    return  # terminal rows are already absorbing
-            keep = np.tile(~T, A).astype(np.float64)
-            loops = sp.csr_array((np.ones(A * idx.size), ((np.arange(A)[:, None] * S + idx).ravel(),
-                                                           np.tile(idx, A))), shape=(A * S, S))
-            self._Pcsr = _storage.as_csr(sp.diags_array(keep) @ self._Pcsr + loops, copy=False)
-            self._Pcsr.eliminate_zeros()
+            self._Pcsr = _storage.absorbing_csr(self._Pcsr, T, S, A)
 
     def _finish_operator(self):
         S, A = self._n_states, self._n_actions
@@ -282,61 +231,95 @@ class MDP:
 
     # ------------------------------------------------------------------ attributes
     @property
-    def n_states(self):
+    def n_states(self) -> int:
         """Number of states S."""
         return self._n_states
 
     @property
-    def n_actions(self):
+    def n_actions(self) -> int:
         """Number of actions A."""
         return self._n_actions
 
     @property
-    def gamma(self):
+    def gamma(self) -> float:
         r"""Discount factor :math:`\gamma`."""
         return self._gamma
 
     @property
-    def R(self):
+    def R(self) -> FloatArray:
         """Expected rewards (S, A), read-only."""
         return self._R
 
     @property
-    def mu(self):
+    def mu(self) -> FloatArray:
         r"""Initial-state distribution :math:`\mu` (S,), read-only."""
         return self._mu
 
     @property
-    def terminal(self):
+    def terminal(self) -> BoolArray:
         """Boolean mask (S,) of terminal states, read-only."""
         return self._terminal
 
     @property
-    def allowed(self):
+    def allowed(self) -> BoolArray:
         """Boolean mask (S, A) of allowed actions, read-only."""
         return self._allowed
 
     @property
-    def is_sparse(self):
+    def is_sparse(self) -> bool:
         """Whether P is stored as a sparse (S*A, S) matrix."""
         return self._Pam is None
 
     @property
-    def state_names(self):
+    def state_names(self) -> tuple[str, ...] | None:
         return self._state_names
 
     @property
-    def action_names(self):
+    def action_names(self) -> tuple[str, ...] | None:
         return self._action_names
 
     @functools.cached_property
-    def P(self):
-        """Transitions in the form given: dense (S, A, S) view, or sparse CSR (S*A, S). Read-only."""
+    def P(self) -> Any:
+        """Transitions in the form given: dense (S, A, S) view, or sparse CSR (S*A, S).
+        Read-only."""
         if self._Pam is not None:
             return self._Pam.transpose(1, 0, 2)
         S, A = self._n_states, self._n_actions
         inverse = np.argsort(_storage.state_to_action_major(S, A))
         return _storage.freeze_csr(_storage.as_csr(self._Pcsr[inverse]))
+
+    def P_as(self, layout: str, *, max_bytes: int = 2**31) -> Any:
+        """Transitions in the layout asked for, whatever the storage (see :attr:`P`).
+
+        Parameters
+        ----------
+        layout : {"dense", "sparse"}
+            ``"dense"``: a read-only ndarray (S, A, S), ``P[s, a, s2]``; ``"sparse"``: a
+            read-only CSR array (S*A, S), row ``s*A + a``.
+        max_bytes : int, default 2**31
+            A dense copy of a sparse P larger than this (8·S·A·S bytes) is refused.
+
+        Examples
+        --------
+        >>> import numpy as np, mdptoolkit as mt
+        >>> m = mt.MDP(np.ones((1, 2, 1)), [[1.0, 2.0]], 0.9)
+        >>> m.P_as("sparse").shape, m.P_as("dense").shape
+        ((2, 1), (1, 2, 1))
+        """
+        S, A = self._n_states, self._n_actions
+        if layout == "sparse":
+            return self.P if self.is_sparse else _storage.freeze_csr(
+                _storage.as_csr(self._Pam.transpose(1, 0, 2).reshape(S * A, S)))
+        if layout != "dense":
+            raise MDPValidationError(f"layout must be 'dense' or 'sparse'; got {layout!r}")
+        if not self.is_sparse:
+            return self.P
+        n_bytes = 8 * S * A * S
+        if n_bytes > max_bytes:
+            raise MDPValidationError(f"a dense P must take at most max_bytes={max_bytes:,} bytes; "
+                                     f"got 8*S*A*S = {n_bytes:,} bytes for S={S}, A={A} (use "
+                                     f"P_as('sparse'), or pass a larger max_bytes)")
+        return val.freeze(self.P.toarray().reshape(S, A, S))
 
     def _derived(self, name, compute):
         """``compute(self)``, computed once per MDP and kept with it: structural analyses of
@@ -350,11 +333,11 @@ class MDP:
         return cache[name]
 
     @property
-    def nnz(self):
+    def nnz(self) -> int:
         """Number of nonzero transition probabilities."""
         return int(self._op.nnz) if sp.issparse(self._op) else int(np.count_nonzero(self._Pam))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         kind = "sparse" if self.is_sparse else "dense"
         parts = [f"n_states={self._n_states}", f"n_actions={self._n_actions}",
                  f"gamma={self._gamma:g}", kind]
@@ -367,7 +350,7 @@ class MDP:
         return f"MDP({', '.join(parts)})"
 
     # ------------------------------------------------------------------ copies
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> MDP:
         """Return a new, validated MDP with some fields changed.
 
         Parameters
@@ -391,7 +374,8 @@ class MDP:
         fields = ("P", "R", "gamma", "mu", "terminal", "allowed", "state_names", "action_names")
         unknown = set(changes) - set(fields)
         if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; valid: {list(fields)}")
+            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; valid: "
+                            f"{list(fields)}")
         if set(changes) <= {"gamma", "mu", "state_names", "action_names"}:
             new = object.__new__(MDP)
             new.__dict__.update({k: v for k, v in self.__dict__.items() if k != "P"})
@@ -409,13 +393,13 @@ class MDP:
                        action_names=self.action_names)
         current.update(changes)
         if "R" in changes and "allowed" not in changes:
-            R_new = np.asarray(changes["R"], dtype=np.float64)
+            R_new = val.as_real_array(changes["R"], "R")
             if R_new.shape == self._R.shape:
                 current["allowed"] = self._allowed & ~np.isneginf(R_new)
         return MDP(current.pop("P"), current.pop("R"), current.pop("gamma"), **current)
 
     # ------------------------------------------------------------------ files
-    def save(self, path):
+    def save(self, path: Any) -> None:
         """Save to a ``.npz`` file (no pickle); :meth:`load` reads it back.
 
         Examples
@@ -430,16 +414,29 @@ class MDP:
         _npz.save(self, path)
 
     @classmethod
-    def load(cls, path):
-        """Load an MDP written by :meth:`save` (``allow_pickle=False``)."""
-        return cls(**_npz.load(path))
+    def load(cls, path: Any) -> MDP:
+        """Load an MDP written by :meth:`save` (``allow_pickle=False``).
+
+        ``path`` is tried as given, then with ``.npz`` appended (``save("model")`` writes
+        ``model.npz``). A file that is not such an archive (truncated, not a zip, a key or
+        ``format_version`` missing) raises one :class:`MDPValidationError` naming the file;
+        a missing file, ``FileNotFoundError``.
+        """
+        kwargs, what = _npz.load(path)
+        try:
+            return cls(**kwargs)
+        except (MDPValidationError, TypeError) as err:
+            raise MDPValidationError(f"{what} must hold a valid MDP; got: {err}") from None
 
     # ------------------------------------------------------------------ interop
     @classmethod
-    def from_pymdptoolbox(cls, P, R, gamma, **kwargs):
-        """Build from pymdptoolbox's ``(P, R)``: P (A, S, S) or a list of A sparse (S, S); R (S,),
-        (S, A), (A, S, S) or a list of A (S, S). ``kwargs`` go to :class:`MDP` (``mu``,
-        ``terminal``, ...). See :func:`mdptoolkit.interop.read_pymdptoolbox`.
+    def from_pymdptoolbox(cls, P: Any, R: Any, gamma: float, **kwargs: Any) -> MDP:
+        """Build from pymdptoolbox's ``(P, R)``, in every form pymdptoolbox accepts: P (A, S, S)
+        or a sequence (or dict keyed 0..A-1) of A (sparse) (S, S); R (S,), (S, A) (also sparse),
+        (A, S, S), a sequence of A (S, S), or a sequence of S numbers or of S rows of A (a
+        sequence of length A is read per action, pymdptoolbox's rule when S == A). ``kwargs``
+        go to :class:`MDP` (``mu``, ``terminal``, ...). See
+        ``mdptoolkit.interop.read_pymdptoolbox``.
 
         Examples
         --------
@@ -451,15 +448,17 @@ class MDP:
         P, R = interop.read_pymdptoolbox(P, R)
         return cls(P, R, gamma, **kwargs)
 
-    def to_pymdptoolbox(self):
-        """Return ``(P, R)`` in pymdptoolbox's layout; see :func:`mdptoolkit.interop.to_pymdptoolbox`."""
+    def to_pymdptoolbox(self) -> tuple[Any, FloatArray]:
+        """Return ``(P, R)`` in pymdptoolbox's layout; see
+        ``mdptoolkit.interop.to_pymdptoolbox``."""
         return interop.to_pymdptoolbox(self)
 
     @classmethod
-    def from_gymnasium(cls, env_or_P, gamma, *, sparse=None, mu=None, **kwargs):
+    def from_gymnasium(cls, env_or_P: Any, gamma: float, *, sparse: bool | None = None,
+                       mu: ArrayLike | None = None, **kwargs: Any) -> MDP:
         """Build from a gymnasium toy-text env (read through ``.unwrapped``), an env id, or its
         ``P[s][a] = [(prob, next_state, reward, terminated), ...]``; ``kwargs`` (``state_names``,
-        ``action_names``) go to :class:`MDP`. See :func:`mdptoolkit.interop.read_gymnasium`
+        ``action_names``) go to :class:`MDP`. See ``mdptoolkit.interop.read_gymnasium``
         for the treatment of ``terminated``, duplicates and missing actions.
 
         Examples
@@ -472,4 +471,23 @@ class MDP:
         for key in ("terminal", "allowed"):
             if key in kwargs:
                 raise TypeError(f"from_gymnasium derives {key} from P; got {key}= as a keyword")
-        return cls(gamma=gamma, **interop.read_gymnasium(env_or_P, sparse=sparse, mu=mu), **kwargs)
+        arrays = interop.read_gymnasium(env_or_P, sparse=sparse, mu=mu)
+        return cls(gamma=gamma, **arrays, **kwargs)
+
+    def to_gymnasium(self, *, max_episode_steps: int | None = None,
+                     render_mode: str | None = None) -> Any:
+        """A ``gymnasium.Env`` that samples this MDP: ``Discrete`` spaces, ``reset`` draws from
+        ``mu``, ``step(a)`` draws s' from P[s, a] and returns R[s, a], ``terminated`` at a
+        terminal state, ``truncated`` after ``max_episode_steps``; ``info["action_mask"]``
+        (int8 (A,)) marks the allowed actions and a disallowed one raises ``ValueError``;
+        ``render_mode="ansi"`` renders the state as text. See ``mdptoolkit.gym_env``.
+
+        Examples
+        --------
+        >>> from mdptoolkit import envs
+        >>> env = envs.sutton_barto_4x4().mdp.to_gymnasium(max_episode_steps=100)
+        >>> state, info = env.reset(seed=0)
+        >>> env.observation_space, env.action_space, info["action_mask"]
+        (Discrete(16), Discrete(4), array([1, 1, 1, 1], dtype=int8))
+        """
+        return make_env(self, max_episode_steps=max_episode_steps, render_mode=render_mode)

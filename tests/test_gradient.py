@@ -221,8 +221,11 @@ def test_bad_inputs_are_refused():
         mt.exact_gradient(mdp, mt.TabularSoftmax(5, 3), np.zeros((5, 3)))
     with pytest.raises(mt.MDPValidationError, match="theta must have shape"):
         mt.exact_gradient(mdp, None, np.zeros(3))
-    with pytest.raises(mt.MDPValidationError, match="must not allow actions the MDP disallows"):
-        mt.exact_gradient(mdp, mt.TabularSoftmax(6, 3), np.zeros((6, 3)))
+    with pytest.raises(mt.MDPValidationError, match="param must allow at least one action the "
+                                                    "MDP allows in every state; got none at"):
+        only_disallowed = ~mdp.allowed & ~mdp.terminal[:, None]
+        only_disallowed[~only_disallowed.any(axis=1)] = True
+        mt.exact_gradient(mdp, mt.TabularSoftmax(6, 3, allowed=only_disallowed), np.zeros((6, 3)))
     with pytest.raises(TypeError, match="param must be a parametrization"):
         mt.exact_gradient(mdp, "tabular", np.zeros((6, 3)))
     with pytest.raises(ValueError, match="lr must be finite and > 0"):
@@ -268,3 +271,26 @@ def test_large_language_mdps_take_the_compiled_loops_by_default(monkeypatch):
         assert not calls
         assert J == pytest.approx(J2, rel=1e-12)
         np.testing.assert_allclose(grad, grad2, rtol=1e-9, atol=1e-15)
+
+
+def test_default_vanilla_step_stays_stable_for_a_large_kl_coefficient():
+    # lr = 10 made the KL term's curvature (about beta/2 per unit of occupancy) overshoot at
+    # beta = 5: the gap grew from 0.07 to 9.7 in five steps on the toy language MDP
+    lm = mt.language.toy()
+    start = mt.policy_gradient(lm.mdp, beta=5.0, reference=lm.reference_policy, iterations=0)
+    result = mt.policy_gradient(lm.mdp, beta=5.0, reference=lm.reference_policy, iterations=50)
+    assert np.all(np.diff(result.history["J"]) >= -1e-12)  # monotone ascent
+    assert result.gap < start.gap
+
+
+def test_parametrizations_refuse_a_state_without_allowed_actions_as_mdp_does():
+    # one check (in _validation) for MDP and the parametrizations: the first such state and how
+    # many there are
+    allowed = np.ones((3, 2), bool)
+    allowed[1] = allowed[2] = False
+    message = (r"every state must have at least one allowed action; got none at state 1 "
+               r"\(2 such states\)")
+    with pytest.raises(mt.MDPValidationError, match=message):
+        mt.TabularSoftmax(3, 2, allowed=allowed)
+    with pytest.raises(mt.MDPValidationError, match=message):
+        mt.LogLinear(np.ones((3, 2, 1)), allowed=allowed)

@@ -364,12 +364,14 @@ def test_replace_allowed(base):
     (dict(gamma=1.5), MDPValidationError, r"gamma must be in \[0, 1\]; got 1\.5"),
     (dict(gamma="0.5"), TypeError, r"gamma must be a real number; got str"),
     (dict(mu=[0.5, 0.5, 0.5]), MDPValidationError, r"mu must sum to 1 \(rtol=1e-09\); got 1\.5"),
-    (dict(mu=[1.5, -0.5, 0.0]), MDPValidationError, r"mu must be non-negative; got -0\.5 at mu\[1\]"),
+    (dict(mu=[1.5, -0.5, 0.0]), MDPValidationError,
+     r"mu must be non-negative; got -0\.5 at mu\[1\]"),
     (dict(state_names=["a"]), MDPValidationError, r"state_names must have 3 entries; got 1"),
     (dict(action_names="lr"), TypeError, r"action_names must be a sequence of 2 strings"),
     (dict(R=np.zeros((S, S))), MDPValidationError,
      r"R must have shape \(3, 2\), \(3,\) or \(3, 2, 3\); got \(3, 3\)"),
-    (dict(P=np.full((S, A, S), 0.5)), MDPValidationError, r"row P\[0, 0, :\] sums to 1\.5, expected 1"),
+    (dict(P=np.full((S, A, S), 0.5)), MDPValidationError,
+     r"row P\[0, 0, :\] sums to 1\.5, expected 1"),
     (dict(allowed=np.zeros((S, A), bool)), MDPValidationError,
      r"every state must have at least one allowed action; got none at state 0 \(3 such states\)"),
     (dict(terminal=[True]), MDPValidationError, r"terminal must have shape \(3,\); got \(1,\)"),
@@ -436,7 +438,8 @@ def test_load_refuses_an_unknown_format_version(kind, tmp_path):
         arrays = {name: f[name] for name in f.files}
     arrays["format_version"] = np.array(99)
     np.savez(path, **arrays)
-    with pytest.raises(MDPValidationError, match=r"file format_version must be 1; got 99"):
+    with pytest.raises(MDPValidationError, match=r"format_version of file '.*model.npz' must be 1; "
+                                                 r"got 99"):
         mt.MDP.load(path)
 
 
@@ -522,13 +525,15 @@ def test_from_pymdptoolbox_matches_its_forest_example():
 @pytest.mark.parametrize("call, pattern", [
     (lambda P, R: mt.MDP.from_pymdptoolbox(np.zeros((2, 3, 4)), R, 0.9),
      r"pymdptoolbox P must have shape \(A, S, S\); got \(2, 3, 4\)"),
-    (lambda P, R: mt.MDP.from_pymdptoolbox([], R, 0.9), r"pymdptoolbox P must hold at least one action"),
+    (lambda P, R: mt.MDP.from_pymdptoolbox([], R, 0.9),
+     r"pymdptoolbox P must hold at least one action"),
     (lambda P, R: mt.MDP.from_pymdptoolbox([sp.csr_matrix(P[0]), sp.csr_matrix(np.eye(3))], R, 0.9),
      r"pymdptoolbox P\[1\] must have shape \(4, 4\); got \(3, 3\)"),
     (lambda P, R: mt.MDP.from_pymdptoolbox(P, np.zeros(5), 0.9),
      r"pymdptoolbox R must have shape \(4,\), \(4, 3\) or \(3, 4, 4\); got \(5,\)"),
     (lambda P, R: mt.MDP.from_pymdptoolbox(P, [np.zeros((4, 4))] * 2, 0.9),
-     r"pymdptoolbox R must hold 3 matrices; got 2"),
+     r"pymdptoolbox R given as a sequence must hold 3 per-action entries, 4 state rewards or "
+     r"4 rows of 3; got 2 entries"),
 ])
 def test_from_pymdptoolbox_errors(call, pattern):
     rng, P = _pymdptoolbox_arrays()
@@ -577,11 +582,14 @@ def test_non_finite_transition(kind, change, pattern):
 @pytest.mark.parametrize("change, pattern", [
     # a negative entry compensated by one above 1: the row sums to 1, entries do not
     (_set(((1, 0, 2), -0.2), ((1, 0, 0), 1.2)),
-     r"P entries must be probabilities in \[0, 1\]; got -0\.2 at " + loc(1, 0, "2") + r" \(2 bad entries\)"),
+     r"P entries must be probabilities in \[0, 1\]; got -0\.2 at " + loc(1, 0, "2")
+     + r" \(2 bad entries\)"),
     (_set(((2, 1, 1), -0.5), ((2, 1, 0), 1.5)),
-     r"P entries must be probabilities in \[0, 1\]; got -0\.5 at " + loc(2, 1, "1") + r" \(2 bad entries\)"),
+     r"P entries must be probabilities in \[0, 1\]; got -0\.5 at " + loc(2, 1, "1")
+     + r" \(2 bad entries\)"),
     (_set(((0, 1, 0), 1.5)),
-     r"P entries must be probabilities in \[0, 1\]; got 1\.5 at " + loc(0, 1, "0") + r" \(1 bad entries\)"),
+     r"P entries must be probabilities in \[0, 1\]; got 1\.5 at " + loc(0, 1, "0")
+     + r" \(1 bad entries\)"),
     (_set(((0, 0, 0), 0.7), ((0, 0, 1), 0.3 + 1e-9), ((1, 1, 0), -1e-10), ((1, 1, 1), 1.0)),
      r"P entries must be probabilities in \[0, 1\]; got -1e-10 at " + loc(1, 1, "0")),
 ], ids=["negative", "negative-worst", "above-one", "just-outside"])
@@ -599,12 +607,15 @@ def test_round_off_outside_the_unit_interval_is_clipped(kind):
 
 @pytest.mark.parametrize("change, pattern", [
     (_set(((1, 1, 0), 0.9)),
-     r"row " + loc(1, 1, ":") + r" sums to 0\.9, expected 1 \(rtol=1e-09\); 1 of 6 allowed rows is bad"),
+     r"row " + loc(1, 1, ":") + r" sums to 0\.9, expected 1 \(rtol=1e-09\); 1 of 6 allowed "
+     r"rows is bad"),
     # the worst row is named and the bad rows are counted
     (_set(((2, 0, 0), 0.95), ((1, 1, 0), 0.5), ((0, 1, 1), 0.01)),
-     r"row " + loc(1, 1, ":") + r" sums to 0\.5, expected 1 \(rtol=1e-09\); 3 of 6 allowed rows are bad"),
+     r"row " + loc(1, 1, ":") + r" sums to 0\.5, expected 1 \(rtol=1e-09\); 3 of 6 allowed "
+     r"rows are bad"),
     (_set(((0, 0, 1), 1.0)),
-     r"row " + loc(0, 0, ":") + r" sums to 2, expected 1 \(rtol=1e-09\); 1 of 6 allowed rows is bad"),
+     r"row " + loc(0, 0, ":") + r" sums to 2, expected 1 \(rtol=1e-09\); 1 of 6 allowed "
+     r"rows is bad"),
     (_set(((2, 1, 0), 1 - 1e-8)),
      r"row " + loc(2, 1, ":") + r" sums to 0\.99999999, expected 1"),
     (_set(((2, 1, 0), 0.0)),
@@ -638,16 +649,17 @@ def test_bad_row_of_an_allowed_action_in_a_terminal_state_is_rewritten(kind):
 
 
 @pytest.mark.parametrize("P, pattern", [
-    (np.zeros((S, A)), r"P must have shape \(S, A, S\); got \(3, 2\) \(a flat \(S\*A, S\) P must be a "
-                       r"scipy\.sparse matrix"),
+    (np.zeros((S, A)),
+     r"P must have shape \(S, A, S\); got \(3, 2\) \(a flat \(S\*A, S\) P must be a "
+     r"scipy\.sparse matrix"),
     (np.zeros((S, A, S + 1)), r"P must have shape \(S, A, S\); got \(3, 2, 4\)"),
     (np.zeros((S,)), r"P must have shape \(S, A, S\); got \(3,\)"),
     (np.zeros((0, A, 0)), r"P must have at least one state and one action; got \(0, 2, 0\)"),
     (np.zeros((S, 0, S)), r"P must have at least one state and one action; got \(3, 0, 3\)"),
-    (sp.csr_array(np.eye(5, 3)), r"a sparse P must have shape \(S\*A, S\) with S\*A a multiple of S; "
-                                 r"got \(5, 3\)"),
-    (sp.csr_array((0, 3)), r"a sparse P must have shape \(S\*A, S\) with S\*A a multiple of S; "
-                           r"got \(0, 3\)"),
+    (sp.csr_array(np.eye(5, 3)),
+     r"a sparse P must have shape \(S\*A, S\) with S\*A a multiple of S; got \(5, 3\)"),
+    (sp.csr_array((0, 3)),
+     r"a sparse P must have shape \(S\*A, S\) with S\*A a multiple of S; got \(0, 3\)"),
 ], ids=["2d-dense", "not-square", "1d", "no-states", "no-actions", "sparse-rows", "sparse-empty"])
 def test_bad_P_shape(P, pattern):
     with pytest.raises(MDPValidationError, match=pattern):
@@ -681,7 +693,8 @@ def test_bad_R(kind, P3, R, pattern):
 
 @pytest.mark.parametrize("R, pattern", [
     ("abc", r"R must be array-like of real numbers; got str"),
-    (sp.csr_array(np.zeros((S, A))), r"R must be a dense array of shape \(S, A\), \(S,\) or \(S, A, S\)"),
+    (sp.csr_array(np.zeros((S, A))),
+     r"R must be a dense array of shape \(S, A\), \(S,\) or \(S, A, S\)"),
 ], ids=["str", "sparse"])
 def test_R_of_the_wrong_kind(kind, P3, R, pattern):
     with pytest.raises(TypeError, match=pattern):
@@ -766,11 +779,15 @@ def test_gamma_not_a_number(kind, P3, gamma, type_name):
 
 @pytest.mark.parametrize("keyword, value, error, pattern", [
     ("state_names", ["a", "b"], MDPValidationError, r"state_names must have 3 entries; got 2"),
-    ("state_names", ["a", "b", "c", "d"], MDPValidationError, r"state_names must have 3 entries; got 4"),
-    ("action_names", ["x", "y", "z"], MDPValidationError, r"action_names must have 2 entries; got 3"),
+    ("state_names", ["a", "b", "c", "d"], MDPValidationError,
+     r"state_names must have 3 entries; got 4"),
+    ("action_names", ["x", "y", "z"], MDPValidationError,
+     r"action_names must have 2 entries; got 3"),
     ("action_names", [], MDPValidationError, r"action_names must have 2 entries; got 0"),
-    ("action_names", "xy", TypeError, r"action_names must be a sequence of 2 strings; got a single str"),
-    ("state_names", "abc", TypeError, r"state_names must be a sequence of 3 strings; got a single str"),
+    ("action_names", "xy", TypeError,
+     r"action_names must be a sequence of 2 strings; got a single str"),
+    ("state_names", "abc", TypeError,
+     r"state_names must be a sequence of 3 strings; got a single str"),
 ])
 def test_names_of_the_wrong_length(kind, P3, keyword, value, error, pattern):
     with pytest.raises(error, match=pattern):
@@ -807,13 +824,16 @@ BAD_POLICIES = [
     (np.zeros((S, 3)), MDPValidationError,
      r"policy must have shape \(3,\) \(deterministic\) or \(3, 2\) \(stochastic\); got \(3, 3\)"),
     (np.zeros((S, A, 1)), MDPValidationError,
-     r"policy must have shape \(3,\) \(deterministic\) or \(3, 2\) \(stochastic\); got \(3, 2, 1\)"),
+     r"policy must have shape \(3,\) \(deterministic\) or \(3, 2\) \(stochastic\); "
+     r"got \(3, 2, 1\)"),
     (np.array([0.0, 1.0, 0.0]), TypeError,
      r"a deterministic policy must be an integer array of actions; got dtype float64"),
     (np.array([True, False, True]), TypeError,
      r"a deterministic policy must be an integer array of actions; got dtype bool"),
-    (np.array([0, 2, 0]), MDPValidationError, r"policy actions must be in 0\.\.1; got 2 at policy\[1\]"),
-    (np.array([0, 0, -1]), MDPValidationError, r"policy actions must be in 0\.\.1; got -1 at policy\[2\]"),
+    (np.array([0, 2, 0]), MDPValidationError,
+     r"policy actions must be in 0\.\.1; got 2 at policy\[1\]"),
+    (np.array([0, 0, -1]), MDPValidationError,
+     r"policy actions must be in 0\.\.1; got -1 at policy\[2\]"),
     (np.array([0, 0, 1]), MDPValidationError,
      r"policy must choose allowed actions; got disallowed action 1 at state 2 \(1 states\)"),
     (np.array([[1.0, 0.0], [0.5, 0.4], [1.0, 0.0]]), MDPValidationError,
@@ -823,7 +843,8 @@ BAD_POLICIES = [
     (np.array([[1.0, 0.0], [1.5, -0.5], [1.0, 0.0]]), MDPValidationError,
      r"policy probabilities must be >= 0; got -0\.5 at policy\[1, 1\]"),
     (np.array([[1.0, 0.0], [0.5, 0.5], [0.5, 0.5]]), MDPValidationError,
-     r"policy must give probability 0 to disallowed actions; got 0\.5 at policy\[2, 1\] \(1 such entries\)"),
+     r"policy must give probability 0 to disallowed actions; got 0\.5 at policy\[2, 1\] "
+     r"\(1 such entries\)"),
     (np.array([[1.0, 0.0], [np.nan, 0.5], [1.0, 0.0]]), MDPValidationError,
      r"policy must not contain NaN; got nan at policy\[1, 0\]"),
 ]
@@ -840,10 +861,11 @@ def test_bad_policies(policy_mdp, entry, policy, error, pattern):
 
 
 def test_bad_initial_policy_of_policy_iteration_is_named(policy_mdp):
-    with pytest.raises(MDPValidationError, match=r"policy0 actions must be in 0\.\.1; got 5 at policy0\[0\]"):
+    with pytest.raises(MDPValidationError, match=r"policy0 actions must be in 0\.\.1; got 5 at "
+                                                 r"policy0\[0\]"):
         mt.policy_iteration(policy_mdp, policy0=np.array([5, 0, 0]))
-    with pytest.raises(MDPValidationError, match=r"policy0 must be a deterministic policy"):
-        mt.policy_iteration(policy_mdp, policy0=np.array([[1.0, 0.0]] * 3))
+    with pytest.raises(MDPValidationError, match=r"row policy0\[0, :\] sums to 0\.5"):
+        mt.policy_iteration(policy_mdp, policy0=np.array([[0.5, 0.0]] * 3))
 
 
 def test_policies_in_terminal_states_may_use_any_action(kind, P3):
@@ -856,7 +878,8 @@ def test_policies_in_terminal_states_may_use_any_action(kind, P3):
 
 def test_reference_must_be_a_stochastic_policy(policy_mdp):
     with pytest.raises(MDPValidationError,
-                       match=r"reference must be a stochastic policy of shape \(3, 2\); got shape \(3,\)"):
+                       match=r"reference must be a stochastic policy of shape \(3, 2\); got shape "
+                             r"\(3,\)"):
         mt.evaluate_policy(policy_mdp, np.array([0, 0, 0]), beta=1.0, reference=np.array([0, 0, 0]))
     with pytest.raises(MDPValidationError, match=r"row reference\[0, :\] sums to 0\.5, expected 1"):
         mt.evaluate_policy(policy_mdp, np.array([0, 0, 0]), beta=1.0,
@@ -939,21 +962,26 @@ def test_bad_beta(policy_mdp, call, beta, error, pattern):
 @pytest.mark.parametrize("call, error, pattern", [
     (lambda m: mt.evaluate_policy(m, np.zeros(S, int), method="exact"), ValueError,
      r"method must be 'direct' or 'iterative'; got 'exact'"),
-    (lambda m: mt.modified_policy_iteration(m, m=-1), ValueError, r"m must be finite and >= 0; got -1"),
-    (lambda m: mt.modified_policy_iteration(m, m=2.5), TypeError, r"m must be an integer; got float"),
+    (lambda m: mt.modified_policy_iteration(m, m=-1), ValueError,
+     r"m must be finite and >= 0; got -1"),
+    (lambda m: mt.modified_policy_iteration(m, m=2.5), TypeError,
+     r"m must be an integer; got float"),
     (lambda m: mt.backward_induction(m, 0), ValueError, r"horizon must be finite and > 0; got 0"),
     (lambda m: mt.backward_induction(m, 2.0), TypeError, r"horizon must be an integer; got float"),
     (lambda m: mt.backward_induction(m, 2, terminal_values=np.zeros(2)), MDPValidationError,
      r"terminal_values must have shape \(3,\); got \(2,\)"),
-    (lambda m: mt.relative_value_iteration(m, tau=1.5), ValueError, r"tau must be in \(0, 1\]; got 1\.5"),
-    (lambda m: mt.relative_value_iteration(m, tau=0.0), ValueError, r"tau must be finite and > 0; got 0\.0"),
+    (lambda m: mt.relative_value_iteration(m, tau=1.5), ValueError,
+     r"tau must be in \(0, 1\]; got 1\.5"),
+    (lambda m: mt.relative_value_iteration(m, tau=0.0), ValueError,
+     r"tau must be finite and > 0; got 0\.0"),
     (lambda m: mt.policy_iteration(m, tie_tol=-1.0), ValueError,
      r"tie_tol must be finite and >= 0; got -1\.0"),
     (lambda m: mt.value_iteration(m, V0=np.zeros(2)), MDPValidationError,
      r"V0 must have shape \(3,\); got \(2,\)"),
     (lambda m: mt.value_iteration(m, V0=[0.0, np.nan, 0.0]), MDPValidationError,
      r"V0 must not contain NaN; got nan at V0\[1\]"),
-    (lambda m: mt.q_values(m, np.zeros(4)), MDPValidationError, r"V must have shape \(3,\); got \(4,\)"),
+    (lambda m: mt.q_values(m, np.zeros(4)), MDPValidationError,
+     r"V must have shape \(3,\); got \(4,\)"),
     (lambda m: mt.bellman_optimality(m, [0.0, np.inf, 0.0]), MDPValidationError,
      r"V must be finite; got .*inf.* at V\[1\]"),
     (lambda m: mt.greedy_policy(m, np.zeros((S, 3))), MDPValidationError,
@@ -982,8 +1010,9 @@ def test_validation_errors_are_value_errors():
 
 def test_public_names_are_exported():
     assert dataclasses.is_dataclass(mt.SolverResult) and mt.SolverResult.__dataclass_params__.frozen
-    assert set(mt.__all__) >= {"MDP", "MDPValidationError", "ImproperPolicyError", "ConvergenceWarning",
-                               "value_iteration", "policy_iteration", "solve", "SolverResult"}
+    assert set(mt.__all__) >= {"MDP", "MDPValidationError", "ImproperPolicyError",
+                               "ConvergenceWarning", "value_iteration", "policy_iteration",
+                               "solve", "SolverResult"}
 
 
 def test_import_stays_light():

@@ -5,8 +5,8 @@ a permutation breaks the breadth-first layout, so that MDP goes through the heig
 evaluation and the explicit occupancy, code the fast path does not share.
 
 Every test runs three times, once per implementation of the fast path: its NumPy passes, the
-loops of mdptoolkit.gradient._fused compiled by Numba (skipped where Numba is not installed), and the
-same loops run as plain Python (so their logic is tested without Numba too).
+loops of mdptoolkit.gradient._fused compiled by Numba (skipped where Numba is not installed), and
+the same loops run as plain Python (so their logic is tested without Numba too).
 """
 
 import numpy as np
@@ -70,7 +70,8 @@ def test_the_layout_is_recognized_only_where_it_holds(lm, pair):
     P = sp.lil_array(mdp.P)
     P[0, 1] = 0.5
     P[0, 2] = 0.5
-    assert tree_of(mt.MDP(sp.csr_array(P), mdp.R, mdp.gamma, mu=mdp.mu, terminal=mdp.terminal)) is None
+    sparse = mt.MDP(sp.csr_array(P), mdp.R, mdp.gamma, mu=mdp.mu, terminal=mdp.terminal)
+    assert tree_of(sparse) is None
 
 
 @pytest.mark.parametrize("gamma", [1.0, 0.9])
@@ -151,7 +152,8 @@ def test_bad_logits_get_the_general_paths_errors(lm, bad, message):
     theta[2, 1] = bad
     with pytest.raises(mt.MDPValidationError, match=message):
         mt.exact_gradient(lm.mdp, None, theta)
-    with pytest.raises(mt.MDPValidationError, match=r"theta must have shape \(\d+, 4\); got \(3,\)"):
+    with pytest.raises(mt.MDPValidationError,
+                       match=r"theta must have shape \(\d+, 4\); got \(3,\)"):
         mt.exact_gradient(lm.mdp, None, np.zeros(3))
 
 

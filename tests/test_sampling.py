@@ -287,8 +287,9 @@ def test_td0_converges_on_the_random_walk():
                            V0=np.full(7, 0.5), seed=0)
     assert isinstance(result, EvaluationResult)
     error = result.history["error"]
-    assert error.shape == (3000,)
-    assert_array_equal(result.history["episode"], np.arange(1, 3001))
+    assert error.shape == (3001,)  # the start V0 and one entry per episode
+    assert_array_equal(result.history["episode"], np.arange(3001))
+    assert error[0] == pytest.approx(1 / 3)  # V0 = 0.5 vs V = 1/6 .. 5/6 (Example 6.2)
     assert result.error == error[-1] < 0.03
     assert_allclose(result.V, RANDOM_WALK_V, atol=0.03)
     assert result.V[0] == result.V[6] == 0.0

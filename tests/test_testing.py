@@ -397,3 +397,11 @@ def test_assertion_helpers_work_without_hypothesis():
     done = _run(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "strategies need hypothesis"
+
+
+def test_helpers_say_to_pass_env_mdp_when_given_an_environment():
+    env = mt.envs.forest()
+    with pytest.raises(TypeError, match=r"got Environment: pass its \.mdp \(env\.mdp\)"):
+        assert_bellman_optimal(env, np.zeros(3), atol=1e-6)
+    with pytest.raises(TypeError, match=r"got LanguageMDP: pass its \.mdp"):
+        assert_optimal_policy(mt.language.toy(), np.zeros(3, dtype=int), atol=1e-6)

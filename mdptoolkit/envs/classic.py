@@ -6,12 +6,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..mdp import MDP
-from ._base import Environment, check_int, check_real
+from ._base import Environment, check_bytes, check_int, check_real
 
 __all__ = ["forest", "river_swim", "short_corridor"]
 
 
-def forest(S=3, r1=4.0, r2=2.0, p=0.1, *, gamma=0.96, sparse=False):
+def forest(S: int = 3, r1: float = 4.0, r2: float = 2.0, p: float = 0.1, *, gamma: float = 0.96,
+           sparse: bool = False, max_bytes: int | None = None) -> Environment:
     r"""The forest-management MDP of pymdptoolbox's ``mdptoolbox.example.forest``.
 
     A forest is managed in age classes 0..S-1. Each year the manager either waits (action 0) or
@@ -34,6 +35,9 @@ def forest(S=3, r1=4.0, r2=2.0, p=0.1, *, gamma=0.96, sparse=False):
         pymdptoolbox's examples use 0.96 (and 0.9).
     sparse : bool, default False
         Store P as a sparse (S·A, S) matrix.
+    max_bytes : int, optional
+        Limit on the estimated peak memory (default 2**32, 4 GiB; about ``48*S*S`` bytes
+        dense, ``400*S`` sparse): a larger instance is refused before anything is allocated.
 
     Returns
     -------
@@ -66,6 +70,8 @@ def forest(S=3, r1=4.0, r2=2.0, p=0.1, *, gamma=0.96, sparse=False):
     r1 = check_real(r1, "r1", low=0.0, low_open=True)
     r2 = check_real(r2, "r2", low=0.0, low_open=True)
     p = check_real(p, "p", low=0.0, high=1.0)
+    check_bytes(400 * S if sparse else 48 * S * S, max_bytes, "forest",
+                f"for S={S}, sparse={sparse}" + ("" if sparse else " (pass sparse=True)"))
     s = np.arange(S)
     older = np.minimum(s + 1, S - 1)
     # rows s*2 + a: wait -> {0: p, older: 1 - p}; cut -> {0: 1}
@@ -83,7 +89,8 @@ def forest(S=3, r1=4.0, r2=2.0, p=0.1, *, gamma=0.96, sparse=False):
     return Environment(mdp=mdp, name="forest")
 
 
-def river_swim(n=6, *, small_reward=5.0, large_reward=10_000.0, gamma=0.95):
+def river_swim(n: int = 6, *, small_reward: float = 5.0, large_reward: float = 10_000.0,
+               gamma: float = 0.95, max_bytes: int | None = None) -> Environment:
     r"""RiverSwim (Strehl & Littman, 2008, Figure 1): a chain where exploration pays off.
 
     States 0..n-1 along a river, the agent starting at the left bank (state 0). Swimming left
@@ -99,6 +106,9 @@ def river_swim(n=6, *, small_reward=5.0, large_reward=10_000.0, gamma=0.95):
     n : int >= 2, default 6
     small_reward, large_reward : float, default 5 and 10000
     gamma : float, default 0.95
+    max_bytes : int, optional
+        Limit on the estimated peak memory (default 2**32, 4 GiB; about ``48*n*n`` bytes, P
+        being dense): a larger chain is refused before anything is allocated.
 
     Returns
     -------
@@ -123,6 +133,7 @@ def river_swim(n=6, *, small_reward=5.0, large_reward=10_000.0, gamma=0.95):
     array([1, 1, 1, 1, 1, 1])
     """
     n = check_int(n, "n", minimum=2)
+    check_bytes(48 * n * n, max_bytes, "river_swim", f"for n={n} (its P is dense)")
     small_reward = check_real(small_reward, "small_reward")
     large_reward = check_real(large_reward, "large_reward")
     s = np.arange(n)
@@ -130,9 +141,10 @@ def river_swim(n=6, *, small_reward=5.0, large_reward=10_000.0, gamma=0.95):
     P = np.zeros((n, 2, n))
     P[s, 0, left] = 1.0
     # swimming right: 0.3 forward, 0.6 stay, 0.1 back (middle states)
-    np.add.at(P, (s, 1, right), 0.3)
-    np.add.at(P, (s, 1, s), 0.6)
-    np.add.at(P, (s, 1, left), 0.1)
+    # numpy's stubs reject a tuple of index arrays in ufunc.at, which numpy accepts
+    np.add.at(P, (s, 1, right), 0.3)  # type: ignore[arg-type]
+    np.add.at(P, (s, 1, s), 0.6)  # type: ignore[arg-type]
+    np.add.at(P, (s, 1, left), 0.1)  # type: ignore[arg-type]
     P[n - 1, 1] = 0.0
     P[n - 1, 1, [n - 2, n - 1]] = [0.7, 0.3]
     R = np.zeros((n, 2))
@@ -144,7 +156,7 @@ def river_swim(n=6, *, small_reward=5.0, large_reward=10_000.0, gamma=0.95):
     return Environment(mdp=mdp, name="river_swim")
 
 
-def short_corridor(*, gamma=1.0):
+def short_corridor(*, gamma: float = 1.0) -> Environment:
     r"""The short corridor with switched actions, Sutton & Barto (2018), Example 13.1.
 
     States 0, 1, 2 and the terminal goal 3, left to right; actions left (0) and right (1);

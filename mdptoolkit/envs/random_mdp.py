@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._typing import Seed
 from .._validation import default_rng
+from ..exceptions import MDPValidationError
 from ..mdp import MDP
-from ._base import Environment, check_int
+from ._base import Environment, check_bytes, check_int
 
 __all__ = ["random_mdp"]
 
@@ -25,7 +27,9 @@ MAX_NONZEROS = 10**9
 _INSERTION_LIMIT = 32  # branching up to this: draw by insertion; above, by random keys
 
 
-def random_mdp(n_states, n_actions, *, branching=None, sparse=False, gamma=0.9, seed=None):
+def random_mdp(n_states: int, n_actions: int, *, branching: int | None = None,
+               sparse: bool = False, gamma: float = 0.9, seed: Seed = None,
+               max_bytes: int | None = None) -> Environment:
     r"""A random Garnet MDP, reproducible for a fixed ``seed``.
 
     Parameters
@@ -41,6 +45,11 @@ def random_mdp(n_states, n_actions, *, branching=None, sparse=False, gamma=0.9, 
     gamma : float, default 0.9
     seed : int, numpy.random.Generator or None
         The same seed gives the same MDP, dense or sparse.
+    max_bytes : int, optional
+        Limit on the estimated peak memory of the build (default 2**32, 4 GiB): the draws,
+        P and the model's internal copies, about ``S*A*(3*b*(8 + 4) + 40)`` bytes sparse
+        (``b`` = branching) and ``24*S*A*S`` dense. A larger instance is refused before
+        anything is allocated, naming its size.
 
     Returns
     -------
@@ -49,7 +58,7 @@ def random_mdp(n_states, n_actions, *, branching=None, sparse=False, gamma=0.9, 
 
     Raises
     ------
-    ValueError
+    MDPValidationError
         When a size is out of range or the instance would be too large.
     TypeError
         When a size is not an integer or ``seed`` is of the wrong kind.
@@ -77,15 +86,18 @@ def random_mdp(n_states, n_actions, *, branching=None, sparse=False, gamma=0.9, 
     A = check_int(n_actions, "n_actions", minimum=1)
     b = S if branching is None else check_int(branching, "branching", minimum=1)
     if b > S:
-        raise ValueError(f"branching must be in 1..n_states={S}; got {b}")
+        raise MDPValidationError(f"branching must be in 1..n_states={S}; got {b}")
     if not isinstance(sparse, bool):
         raise TypeError(f"sparse must be a bool; got {type(sparse).__name__}")
     if not sparse and S * A * S > MAX_DENSE_ENTRIES:
-        raise ValueError(f"a dense P must have at most {MAX_DENSE_ENTRIES:.0e} entries; got "
-                         f"S*A*S = {S * A * S:.3g} (pass sparse=True)")
+        raise MDPValidationError(f"a dense P must have at most {MAX_DENSE_ENTRIES:,} entries; got "
+                                 f"S*A*S = {S * A * S:,} (pass sparse=True)")
     if S * A * b > MAX_NONZEROS:
-        raise ValueError(f"n_states * n_actions * branching must be at most {MAX_NONZEROS:.0e}; "
-                         f"got {S * A * b:.3g}")
+        raise MDPValidationError("n_states * n_actions * branching must be at most "
+                                 f"{MAX_NONZEROS:,}; got {S * A * b:,}")
+    n_bytes = S * A * (3 * b * 12 + 40) if sparse else 24 * S * A * S + 40 * S * A
+    check_bytes(n_bytes, max_bytes, "random_mdp",
+                f"for n_states={S}, n_actions={A}, branching={b}, sparse={sparse}")
     rng = default_rng(seed)
     n_rows = S * A
     next_states = _distinct_states(rng, n_rows, S, b)

@@ -8,7 +8,8 @@ gradient theorem (Sutton et al. 2000; with the KL term e.g. Geist et al. 2019) g
 .. math::
 
     \nabla J_\beta = \sum_{s,a} d^\pi(s)\, \pi(a|s)\, A_\beta(s, a)\, \nabla_\theta \log \pi(a|s),
-    \qquad A_\beta(s,a) = Q^\pi_\beta(s,a) - \beta \log\frac{\pi(a|s)}{\pi_{ref}(a|s)} - V^\pi_\beta(s),
+    \qquad A_\beta(s,a) = Q^\pi_\beta(s,a) - \beta \log\frac{\pi(a|s)}{\pi_{ref}(a|s)}
+    - V^\pi_\beta(s),
 
 with the unnormalized discounted occupancy :math:`d^\pi` of :func:`~mdptoolkit.occupancy`.
 Because :math:`\nabla \log \pi(a|s) = \nabla z(s,a) - \sum_b \pi(b|s) \nabla z(s,b)`, the gradient

@@ -1,4 +1,5 @@
-r"""Fused loops of the prefix-tree gradient (:mod:`mdptoolkit.gradient._prefix_tree`), compiled by Numba.
+r"""Fused loops of the prefix-tree gradient (``mdptoolkit.gradient._prefix_tree``), compiled by
+Numba.
 
 NumPy runs each step of the gradient as its own pass over the (S, A) arrays, and on rows of a
 dozen actions its reductions and row-broadcasts are slow; together they cost about five sparse
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +29,7 @@ import numpy as np
 MIN_ENTRIES = 1 << 17
 
 
-def occupancy(e, a0, a1, gamma, d, children):
+def occupancy(e: Any, a0: int, a1: int, gamma: float, d: Any, children: Any) -> None:
     """Add to ``children`` (the occupancy of the token children, ``n (a1 - a0)`` of them in
     order) the occupancy that the states of a piece pass down: ``gamma d(s) pi(a|s)`` with
     ``pi = e / sum_a e`` from the exponentiated logits ``e`` (n, A)."""
@@ -42,7 +44,8 @@ def occupancy(e, a0, a1, gamma, d, children):
             children[i * k + a - a0] += e[i, a] * scale
 
 
-def weights(e, R, z, logref, beta, shift, child, a0, a1, gamma, d, V):
+def weights(e: Any, R: Any, z: Any, logref: Any, beta: float, shift: Any, child: Any, a0: int,
+            a1: int, gamma: float, d: Any, V: Any) -> None:
     r"""The values ``V`` (n,) of the states of a piece and, over ``e`` (n, A) (their
     exponentiated logits ``exp(z - shift)``, 0 at masked actions), the weights
     :math:`d(s)\pi(a|s)(Q(s,a) - \beta \log(\pi/\pi_{ref}) - V(s))`.
@@ -110,10 +113,10 @@ def weights(e, R, z, logref, beta, shift, child, a0, a1, gamma, d, V):
 #: The loops uncompiled (for tests, and to read).
 PYTHON = SimpleNamespace(occupancy=occupancy, weights=weights)
 
-_compiled = None  # None: not tried yet; False: Numba is not installed
+_compiled: SimpleNamespace | bool | None = None  # None: not tried; False: no Numba
 
 
-def compiled():
+def compiled() -> SimpleNamespace | None:
     """The loops compiled by Numba (a namespace with ``occupancy`` and ``weights``), or None
     when Numba is not installed."""
     global _compiled
@@ -130,4 +133,4 @@ def compiled():
                     return numba.njit(nogil=True)(f)
 
             _compiled = SimpleNamespace(occupancy=jit(occupancy), weights=jit(weights))
-    return _compiled or None
+    return _compiled if isinstance(_compiled, SimpleNamespace) else None

@@ -20,9 +20,9 @@ as the arithmetic needs:
 - the layers are processed in pieces of :data:`PIECE` states, so that the dozen elementwise
   steps on a piece run in cache.
 
-On large trees (:data:`mdptoolkit.gradient._fused.MIN_ENTRIES` entries and more) with Numba installed,
-each piece's steps after the exponential run instead as one compiled loop over its rows
-(:mod:`mdptoolkit.gradient._fused`): about half the time of the NumPy passes, which stay the path
+On large trees (``mdptoolkit.gradient._fused.MIN_ENTRIES`` entries and more) with Numba
+installed, each piece's steps after the exponential run instead as one compiled loop over its rows
+(``mdptoolkit.gradient._fused``): about half the time of the NumPy passes, which stay the path
 without Numba. Both give the same numbers to round-off; the tests run every case through both.
 
 Anything else (wider logits, a reference with zeros, a cyclic or stochastic MDP) goes through
@@ -34,7 +34,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._typing import BoolArray, FloatArray
 from ..evaluation.structure import layers_of
+from ..mdp import MDP
 from . import _fused
 
 #: exp(z) is a normal double with full relative precision for |z| <= 600 (e^600 ~ 4e260).
@@ -67,7 +69,9 @@ class PrefixTree:
         self.terminal = np.flatnonzero(mdp.terminal)
         self.shape = (mdp.n_states, mdp.n_actions)
 
-    def gradient(self, mdp, z, allowed=None, beta=0.0, logref=None):
+    def gradient(self, mdp: MDP, z: FloatArray, allowed: BoolArray | None = None,
+                 beta: float = 0.0,
+                 logref: FloatArray | None = None) -> tuple[float, FloatArray] | None:
         """``(J, W)`` for ``mdp`` (whose layout this is; gamma and mu are read from it, as
         ``mdp.replace`` shares the layout between MDPs that differ in them) and logits
         ``z`` (S, A): the objective and the weights ``W = d pi (Q - beta log(pi/ref) - V)``
@@ -127,7 +131,7 @@ class PrefixTree:
                 return None
             e, cb = W[lo:hi], c[lo:hi]
             if beta > 0:  # Q - beta log(pi/ref), less the constant-in-a term beta lse(s)
-                Q = z[lo:hi] - logref[lo:hi]
+                Q = z[lo:hi] - logref[lo:hi]  # type: ignore[index]  # given when beta > 0
                 Q *= -beta
                 Q += self.R[lo:hi]
                 if allowed is not None:
@@ -210,7 +214,7 @@ def _exponentiate(z, W, allowed, lo, hi):
     return shift
 
 
-def prefix_tree(mdp):
+def prefix_tree(mdp: MDP) -> PrefixTree | None:
     """A :class:`PrefixTree` when the MDP has that layout, else None (checked once, O(S A))."""
     layers = layers_of(mdp)
     op = mdp._op
@@ -250,6 +254,6 @@ def prefix_tree(mdp):
     return PrefixTree(mdp, blocks)
 
 
-def tree_of(mdp):
+def tree_of(mdp: MDP) -> PrefixTree | None:
     """The :class:`PrefixTree` of an MDP with that layout (None otherwise), found once per MDP."""
     return mdp._derived("prefix_tree", prefix_tree)

@@ -3,16 +3,17 @@ r"""The exact gradient of the (regularized) objective from :math:`V^\pi`, :math:
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray
 from ..evaluation.chain import kl_to_reference, policy_reward
 from ..evaluation.linear import values_and_occupancy
+from ..mdp import MDP
 from ..operators import _Backup
 from ..solvers import policy_iteration, soft_value_iteration
 from ._prefix_tree import tree_of
-from .parametrizations import LogLinear, TabularSoftmax, _param_for
+from .parametrizations import LogLinear, Parametrization, TabularSoftmax, _param_for
 
 
 class _Evaluation:
@@ -59,7 +60,8 @@ def _setup(mdp, param, beta, reference):
     return param, beta, ref, logref
 
 
-def exact_gradient(mdp, param, theta, *, beta=0.0, reference=None):
+def exact_gradient(mdp: MDP, param: Parametrization, theta: ArrayLike, *, beta: float = 0.0,
+                   reference: ArrayLike | None = None) -> tuple[float, FloatArray]:
     r"""Exact objective and gradient :math:`(J_\beta(\theta), \nabla J_\beta(\theta))`.
 
     Parameters
@@ -138,7 +140,7 @@ def _tree_gradient(mdp, param, theta, beta, ref, logref):
         if not positive:
             return None  # the KL term is infinite for some policies: let the general path say so
     if isinstance(param, TabularSoftmax):
-        z = np.asarray(theta, dtype=np.float64)
+        z = val.as_real_array(theta, "theta").astype(np.float64, copy=False)
         if z.shape != param.shape:
             return None
     else:

@@ -3,11 +3,14 @@ r"""Policy parametrizations: :math:`\theta \mapsto` logits :math:`z_\theta(s, a)
 
 from __future__ import annotations
 
+import copy
+from typing import Any, Union
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray
 from ..exceptions import MDPValidationError
 
 
@@ -23,21 +26,21 @@ def _check_allowed(allowed, n_states, n_actions):
     if allowed is None:
         return np.ones((n_states, n_actions), dtype=bool)
     allowed = val.as_bool_mask(allowed, "allowed", (n_states, n_actions))
-    if not allowed.any(axis=1).all():
-        s = int(np.argmin(allowed.any(axis=1)))
-        raise MDPValidationError(f"every state must have at least one allowed action; got none at "
-                                 f"state {s}")
+    val.check_some_allowed(allowed)
     return allowed
 
 
 class TabularSoftmax:
-    r"""The tabular softmax policy :math:`\pi_\theta(a|s) \propto \exp\theta_{s,a}` over allowed actions.
+    r"""The tabular softmax policy :math:`\pi_\theta(a|s) \propto \exp\theta_{s,a}` over allowed
+    actions.
 
     Parameters
     ----------
     n_states, n_actions : int
     allowed : array_like of bool (S, A), optional
-        Actions outside it get probability 0 (default: all allowed).
+        Actions outside it get probability 0 (default: all allowed). On an MDP with disallowed
+        actions the MDP's mask applies as well: every function taking ``param`` gives them
+        probability 0, so a parametrization built without ``allowed`` works on any MDP.
 
     Attributes
     ----------
@@ -52,37 +55,39 @@ class TabularSoftmax:
     array([[0.25, 0.75, 0.  ]])
     """
 
-    def __init__(self, n_states, n_actions, *, allowed=None):
+    def __init__(self, n_states: int, n_actions: int, *,
+                 allowed: ArrayLike | None = None) -> None:
         self.n_states = val.check_positive(n_states, "n_states", integer=True)
         self.n_actions = val.check_positive(n_actions, "n_actions", integer=True)
         self.allowed = _check_allowed(allowed, self.n_states, self.n_actions)
         self.all_allowed = bool(self.allowed.all())
         self.shape = (self.n_states, self.n_actions)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"TabularSoftmax(n_states={self.n_states}, n_actions={self.n_actions})"
 
-    def init(self):
+    def init(self) -> FloatArray:
         """Zeros: the uniform policy over allowed actions."""
         return np.zeros(self.shape)
 
-    def check(self, theta):
+    def check(self, theta: ArrayLike) -> FloatArray:
         return val.as_float_array(theta, "theta", shape=self.shape)
 
-    def logits(self, theta):
+    def logits(self, theta: FloatArray) -> FloatArray:
         """(S, A) logits, -inf at disallowed actions."""
         return np.where(self.allowed, theta, -np.inf)
 
-    def policy(self, theta):
+    def policy(self, theta: FloatArray) -> FloatArray:
         """(S, A) policy."""
         return _softmax_rows(self.logits(self.check(theta)))
 
-    def logits_vjp(self, theta, w):
+    def logits_vjp(self, theta: FloatArray, w: FloatArray) -> FloatArray:
         r""":math:`\sum_{s,a} w(s,a) \nabla_\theta z(s,a)` = ``w`` itself (masked)."""
         w = np.asarray(w, dtype=np.float64)
         return w if self.all_allowed else np.where(self.allowed, w, 0.0)
 
-    def natural_direction(self, theta, pi, d, advantage, grad):
+    def natural_direction(self, theta: FloatArray, pi: FloatArray, d: FloatArray,
+                          advantage: FloatArray, grad: FloatArray) -> FloatArray:
         r"""Natural gradient direction: the advantage itself (Kakade 2001; Agarwal et al. 2021)."""
         return np.where(self.allowed, advantage, 0.0)
 
@@ -95,7 +100,8 @@ class LogLinear:
     features : array_like (S, A, d) or scipy sparse matrix (S*A, d)
         Feature vectors :math:`\phi(s, a)`; a sparse matrix has row ``s*A + a``.
     allowed : array_like of bool (S, A), optional
-        Actions outside it get probability 0.
+        Actions outside it get probability 0; on an MDP with disallowed actions, the MDP's
+        mask applies as well (as for :class:`TabularSoftmax`).
     n_actions : int, optional
         Required with sparse ``features`` (their rows do not tell S and A apart).
 
@@ -111,7 +117,8 @@ class LogLinear:
            [0.25, 0.75]])
     """
 
-    def __init__(self, features, *, allowed=None, n_actions=None):
+    def __init__(self, features: Any, *, allowed: ArrayLike | None = None,
+                 n_actions: int | None = None) -> None:
         if sp.issparse(features):
             if n_actions is None:
                 raise TypeError("LogLinear with sparse features (S*A, d) needs n_actions=")
@@ -120,6 +127,9 @@ class LogLinear:
             if rows % A:
                 raise MDPValidationError(f"sparse features must have S*A rows; got {rows} rows for "
                                          f"n_actions={A}")
+            if features.dtype.kind == "c":
+                val.check_real_dtype(sp.csr_array(features).data, "features",
+                                     lambda k: f"stored entry {k} of features")
             self.features = sp.csr_array(features, dtype=np.float64)
             val.check_finite(self.features.data, "features.data")
             S = rows // A
@@ -132,37 +142,40 @@ class LogLinear:
         self.all_allowed = bool(self.allowed.all())
         self.shape = (d,)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         kind = "sparse" if sp.issparse(self.features) else "dense"
-        return f"LogLinear(n_states={self.n_states}, n_actions={self.n_actions}, dim={self.dim}, {kind})"
+        return (f"LogLinear(n_states={self.n_states}, n_actions={self.n_actions}, "
+                f"dim={self.dim}, {kind})")
 
-    def init(self):
+    def init(self) -> FloatArray:
         """Zeros."""
         return np.zeros(self.dim)
 
-    def check(self, theta):
+    def check(self, theta: ArrayLike) -> FloatArray:
         return val.as_float_array(theta, "theta", shape=self.shape)
 
-    def raw_logits(self, theta):
+    def raw_logits(self, theta: FloatArray) -> FloatArray:
         """(S, A) logits before the mask of allowed actions."""
         return np.asarray(self.features @ theta).reshape(self.n_states, self.n_actions)
 
-    def logits(self, theta):
+    def logits(self, theta: FloatArray) -> FloatArray:
         return np.where(self.allowed, self.raw_logits(theta), -np.inf)
 
-    def policy(self, theta):
+    def policy(self, theta: FloatArray) -> FloatArray:
         """(S, A) policy."""
         return _softmax_rows(self.logits(self.check(theta)))
 
-    def logits_vjp(self, theta, w):
+    def logits_vjp(self, theta: FloatArray, w: FloatArray) -> FloatArray:
         r""":math:`\sum_{s,a} w(s,a) \phi(s,a)`."""
         w = np.where(self.allowed, w, 0.0).reshape(-1)
         return np.asarray(self.features.T @ w).reshape(-1)
 
-    def natural_direction(self, theta, pi, d, advantage, grad):
+    def natural_direction(self, theta: FloatArray, pi: FloatArray, d: FloatArray,
+                          advantage: FloatArray, grad: FloatArray) -> FloatArray:
         r"""Solve :math:`F x = \nabla J` with the Fisher matrix
-        :math:`F = \sum_{s,a} d(s)\pi(a|s) g g^\top`, :math:`g = \phi(s,a) - \sum_b \pi(b|s)\phi(s,b)`
-        (least squares, so a singular F is fine: Kakade 2001)."""
+        :math:`F = \sum_{s,a} d(s)\pi(a|s) g g^\top`,
+        :math:`g = \phi(s,a) - \sum_b \pi(b|s)\phi(s,b)` (least squares, so a singular F is
+        fine: Kakade 2001)."""
         S, A = self.n_states, self.n_actions
         weights = (d[:, None] * pi).reshape(-1)
         keep = weights > 0
@@ -183,6 +196,10 @@ class LogLinear:
         return x
 
 
+#: Either policy parametrization (what ``param=`` accepts).
+Parametrization = Union[TabularSoftmax, LogLinear]
+
+
 def _param_for(mdp, param):
     if param is None:
         return TabularSoftmax(mdp.n_states, mdp.n_actions, allowed=mdp.allowed)
@@ -194,9 +211,23 @@ def _param_for(mdp, param):
                                  f"actions; got {param.n_states} and {param.n_actions}")
     if mdp._all_allowed:
         return param
-    leak = ~mdp.allowed & param.allowed & ~mdp.terminal[:, None]
-    if leak.any():
-        s, a = np.argwhere(leak)[0]
-        raise MDPValidationError(f"param must not allow actions the MDP disallows; got action {a} "
-                                 f"allowed at state {s} (pass allowed=mdp.allowed)")
-    return param
+    # the MDP's mask applies: its disallowed actions get probability 0
+    return _restricted(param, mdp.allowed, mdp.terminal, "the MDP allows")
+
+
+def _restricted(param, keep, terminal, what):
+    """``param`` with its mask narrowed to ``keep`` (S, A) outside terminal states (where no
+    action matters); ``param`` itself when that changes nothing."""
+    drop = param.allowed & ~keep & ~terminal[:, None]
+    if not drop.any():
+        return param
+    mask = param.allowed & ~drop
+    empty = ~mask.any(axis=1)
+    if empty.any():
+        s = int(np.argmax(empty))
+        raise MDPValidationError(f"param must allow at least one action {what} in every state; "
+                                 f"got none at state {s} ({int(empty.sum())} such states)")
+    masked = copy.copy(param)
+    masked.allowed = val.freeze(mask)
+    masked.all_allowed = False
+    return masked

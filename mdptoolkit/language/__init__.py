@@ -57,9 +57,9 @@ Korbak, T., Perez, E. & Buckley, C. L. (2022). RL with KL penalties is better vi
 inference. Findings of EMNLP.
 Rafailov, R. et al. (2023). Direct preference optimization. NeurIPS.
 
-Modules: :mod:`.model` (:class:`LanguageMDP`), :mod:`.reference` (:func:`bigram_reference`,
-:func:`bigram_features`), :mod:`.toy` (:func:`toy`); the state layout and size checks in
-:mod:`._layout`, the reading of rewards and reference models in :mod:`._inputs`.
+Modules: ``model`` (:class:`LanguageMDP`), ``reference`` (:func:`bigram_reference`,
+:func:`bigram_features`), ``toy`` (:func:`toy`); the state layout and size checks in
+``_layout``, the reading of rewards and reference models in ``_inputs``.
 """
 
 from __future__ import annotations

@@ -5,14 +5,17 @@ messages that name the sequence, prefix or token at fault."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import _validation as val
+from .._typing import FloatArray
+from ..exceptions import MDPValidationError
 from ._layout import BOS_NAME, END_NAME
 
 
-def state_names(lm):
+def state_names(lm: Any) -> np.ndarray:
     L = lm._max_len
     words = np.array([str(t) for t in lm._vocab], dtype=object)
     levels = [np.array([BOS_NAME], dtype=object)]
@@ -24,7 +27,7 @@ def state_names(lm):
     levels.append(np.array([END_NAME], dtype=object))
     return np.concatenate(levels)
 
-def sequence_rewards(lm, reward):
+def sequence_rewards(lm: Any, reward: Any) -> FloatArray:
     n = lm._n_sequences
     if callable(reward):
         out = np.empty(n)
@@ -36,16 +39,16 @@ def sequence_rewards(lm, reward):
     else:
         out = val.as_float_array(reward, "reward", allow_neg_inf=True)
         if out.shape != (n,):
-            raise ValueError(f"reward must have shape ({n},) (one value per complete sequence, "
-                             f"by sequence index); got {out.shape}")
+            raise MDPValidationError(f"reward must have shape ({n},) (one value per complete "
+                                     f"sequence, by sequence index); got {out.shape}")
     bad = ~np.isfinite(out)
     if bad.any():
         j = int(np.argmax(bad))
-        raise ValueError(f"reward must be finite; got {val.fmt_num(out[j])} for "
-                         f"{lm._describe(j, 'sequence')} ({int(bad.sum())} such sequences)")
+        raise MDPValidationError(f"reward must be finite; got {val.fmt_num(out[j])} for "
+                                 f"{lm._describe(j, 'sequence')} ({int(bad.sum())} such sequences)")
     return out
 
-def token_rewards(lm, token_reward):
+def token_rewards(lm: Any, token_reward: Any) -> FloatArray:
     S, A = lm._n_states, lm._n_actions
     N = S - 1
     R = np.zeros((S, A))
@@ -62,11 +65,11 @@ def token_rewards(lm, token_reward):
     bad = ~np.isfinite(R[:N])
     if bad.any():
         s, a = np.argwhere(bad)[0]
-        raise ValueError(f"token_reward must be finite; got {val.fmt_num(R[s, a])} for token "
-                         f"{lm._actions[a]!r} after {lm._describe(s)}")
+        raise MDPValidationError(f"token_reward must be finite; got {val.fmt_num(R[s, a])} for "
+                                 f"token {lm._actions[a]!r} after {lm._describe(s)}")
     return R
 
-def contexts(lm):
+def contexts(lm: Any) -> Any:
     """Bigram context of each state: id of its last token, V for the empty prefix and the
     terminal state."""
     V, S = len(lm._vocab), lm._n_states
@@ -74,7 +77,7 @@ def contexts(lm):
     ctx[1:S - 1] = (np.arange(1, S - 1) - 1) % V
     return ctx
 
-def reference_matrix(lm, reference):
+def reference_matrix(lm: Any, reference: Any) -> FloatArray:
     S, A, V = lm._n_states, lm._n_actions, len(lm._vocab)
     N = S - 1
     ref = np.empty((S, A))
@@ -83,10 +86,11 @@ def reference_matrix(lm, reference):
         return ref
     if callable(reference):
         for s, prefix in enumerate(lm._prefixes):
-            row = np.asarray(reference(prefix), dtype=np.float64)
+            row = val.as_real_array(reference(prefix), "reference(prefix)").astype(np.float64)
             if row.shape != (A,):
-                raise ValueError(f"reference(prefix) must return {A} probabilities (one per "
-                                 f"action); got shape {row.shape} for {lm._describe(s)}")
+                raise MDPValidationError(f"reference(prefix) must return {A} probabilities (one "
+                                         f"per action); got shape {row.shape} for "
+                                         f"{lm._describe(s)}")
             ref[s] = row
     else:
         table = val.as_float_array(reference, "reference")
@@ -97,8 +101,8 @@ def reference_matrix(lm, reference):
                         f"{repr(lm._vocab[i]) if i < V else BOS_NAME})", "reference")
             ref[:] = table[contexts(lm)]
         else:
-            raise ValueError(f"reference must have shape ({S}, {A}) (per state) or "
-                             f"({V + 1}, {A}) (bigram table); got {table.shape}")
+            raise MDPValidationError(f"reference must have shape ({S}, {A}) (per state) or "
+                                     f"({V + 1}, {A}) (bigram table); got {table.shape}")
     ref[N] = 1.0 / A
     _check_rows(ref[:N], lm._describe, "reference")
     return ref
@@ -121,10 +125,10 @@ def _check_rows(table, describe, name):
     bad_value = ~np.isfinite(table) | (table < 0)
     if bad_value.any():
         i, j = np.argwhere(bad_value)[0]
-        raise ValueError(f"{name} probabilities must be finite and >= 0; got "
-                         f"{val.fmt_num(table[i, j])} in column {j} of {describe(int(i))}")
+        raise MDPValidationError(f"{name} probabilities must be finite and >= 0; got "
+                                 f"{val.fmt_num(table[i, j])} in column {j} of {describe(int(i))}")
     err = val.row_sum_error(table.sum(axis=1), np.ones(table.shape[0], dtype=bool))
     if err is not None:
         i, total, n_bad, _ = err
-        raise ValueError(f"{name} rows must sum to 1 (rtol={val.ROW_SUM_RTOL:g}); got "
-                         f"{val.fmt_num(total)} for {describe(i)} ({n_bad} bad rows)")
+        raise MDPValidationError(f"{name} rows must sum to 1 (rtol={val.ROW_SUM_RTOL:g}); got "
+                                 f"{val.fmt_num(total)} for {describe(i)} ({n_bad} bad rows)")

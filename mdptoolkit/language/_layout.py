@@ -7,11 +7,13 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import _validation as val
-
+from .._typing import IntArray
+from ..exceptions import MDPValidationError
 
 #: Default limit on the number of states of a :class:`LanguageMDP`. Building vocab 10,
 #: max_len 7 (1 111 112 states, 11 actions) peaks at about 1.3 GB and takes a few seconds
@@ -39,13 +41,22 @@ def _check_size(V, L, max_states):
     if n is None or n + 1 > max_states:
         if n is None:
             got = f"about 10^{(L - 1) * math.log10(V):.0f}"
-        else:
+        elif n < 10 ** 30:
             got = f"{n + 1:,}" + (f" (about {n + 1:.2g})" if n >= 10 ** 9 else "")
-        raise ValueError(
-            f"number of states must be at most max_states={max_states:,}; got {got} for vocab size "
-            f"{V} and max_len {L} (sum of {V}**l over l < {L} prefixes plus 1 terminal state); "
-            f"pass a larger max_states to build it anyway")
+        else:
+            got = f"about {_scientific(n + 1)}"  # exact ints beyond float64 never go through float
+        raise MDPValidationError(f"number of states must be at most max_states={max_states:,}; "
+                                 f"got {got} for vocab size {V} and max_len {L} (sum of {V}**l "
+                                 f"over l < {L} prefixes plus 1 terminal state); pass a larger "
+                                 "max_states to build it anyway")
     return n + 1
+
+
+def _scientific(n):
+    """'1.2e+389' for a Python int of any size (float() would overflow)."""
+    exponent = len(str(n)) - 1
+    mantissa = int(str(n)[:3]) / 100
+    return f"{mantissa:.2g}e+{exponent:02d}"
 
 
 def _offsets(V, L):
@@ -54,21 +65,32 @@ def _offsets(V, L):
     return np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
 
 
-def _check_vocab(vocab, eos):
+def _check_vocab(vocab: Any, eos: Any) -> tuple[tuple[Any, ...], dict[Any, int]]:
     if isinstance(vocab, str) or not isinstance(vocab, (Sequence, np.ndarray)):
         raise TypeError(f"vocab must be a sequence of tokens (e.g. a list of str); got "
                         f"{type(vocab).__name__}")
     vocab = tuple(vocab.tolist() if isinstance(vocab, np.ndarray) else vocab)
     if not vocab:
-        raise ValueError("vocab must contain at least one token; got an empty sequence")
-    seen = {}
+        raise MDPValidationError("vocab must contain at least one token; got an empty sequence")
+    seen: dict[Any, int] = {}
     for k, token in enumerate(vocab):
+        try:
+            hash(token)
+        except TypeError:
+            raise TypeError(f"vocab tokens must be hashable (e.g. str or int); got "
+                            f"{token!r} of type {type(token).__name__} at position {k}") from None
         if token in seen:
-            raise ValueError(f"vocab tokens must be distinct; got {token!r} at positions "
-                             f"{seen[token]} and {k}")
+            raise MDPValidationError(f"vocab tokens must be distinct; got {token!r} at positions "
+                                     f"{seen[token]} and {k}")
         seen[token] = k
+    try:
+        hash(eos)
+    except TypeError:
+        raise TypeError(f"eos must be hashable (e.g. a str); got {eos!r} of type "
+                        f"{type(eos).__name__}") from None
     if eos in seen:
-        raise ValueError(f"vocab must not contain eos={eos!r}; got it at position {seen[eos]}")
+        raise MDPValidationError(f"vocab must not contain eos={eos!r}; got it at position "
+                                 f"{seen[eos]}")
     return vocab, seen
 
 
@@ -119,7 +141,8 @@ class _TokenTuples(Sequence):
         return f"<{self._n} token tuples: {head}{', ...' if self._n > 3 else ''}>"
 
 
-def sequence_ids(n_vocab, max_len, *, max_states=DEFAULT_MAX_STATES):
+def sequence_ids(n_vocab: int, max_len: int, *,
+                 max_states: int = DEFAULT_MAX_STATES) -> tuple[IntArray, IntArray]:
     r"""Token ids of every complete sequence, in sequence-index order.
 
     The table a vectorized reward model needs: compute ``r = f(ids, lengths)`` for all
@@ -143,7 +166,7 @@ def sequence_ids(n_vocab, max_len, *, max_states=DEFAULT_MAX_STATES):
 
     Raises
     ------
-    ValueError
+    MDPValidationError
         When the language MDP would have more than ``max_states`` states.
 
     Examples

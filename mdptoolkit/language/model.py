@@ -4,15 +4,17 @@ r"""The :class:`LanguageMDP`: prefixes are states, next tokens are actions (see
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray, Seed
+from ..exceptions import MDPValidationError
 from ..mdp import MDP
 from . import _inputs
-from ._layout import (DEFAULT_MAX_STATES, _TokenTuples, _check_size,
-                      _check_vocab, _offsets)
+from ._layout import DEFAULT_MAX_STATES, _check_size, _check_vocab, _offsets, _TokenTuples
 
 
 class LanguageMDP:
@@ -80,7 +82,7 @@ class LanguageMDP:
 
     Raises
     ------
-    ValueError
+    MDPValidationError
         When the state count exceeds ``max_states``, the vocabulary is empty or repeats a token
         or contains eos, a reward is not finite, or a reference row is not a distribution.
     TypeError
@@ -88,7 +90,7 @@ class LanguageMDP:
 
     See Also
     --------
-    bigram_reference, bigram_features, toy, soft_value_iteration
+    bigram_reference, bigram_features, toy, mdptoolkit.soft_value_iteration
 
     Examples
     --------
@@ -114,8 +116,9 @@ class LanguageMDP:
     True
     """
 
-    def __init__(self, vocab, max_len, reward, *, eos="<eos>", reference=None, token_reward=None,
-                 max_states=DEFAULT_MAX_STATES):
+    def __init__(self, vocab: Sequence[Any], max_len: int, reward: Any, *, eos: Any = "<eos>",
+                 reference: Any = None, token_reward: Any = None,
+                 max_states: int = DEFAULT_MAX_STATES) -> None:
         vocab, ids = _check_vocab(vocab, eos)
         L = val.check_positive(max_len, "max_len", integer=True)
         max_states = val.check_positive(max_states, "max_states", integer=True)
@@ -155,56 +158,56 @@ class LanguageMDP:
 
     # ------------------------------------------------------------------ attributes
     @property
-    def mdp(self):
+    def mdp(self) -> MDP:
         """The :class:`~mdptoolkit.MDP` (sparse, :math:`\\gamma = 1`)."""
         return self._mdp
 
     @property
-    def vocab(self):
+    def vocab(self) -> tuple[Any, ...]:
         """The tokens, a tuple."""
         return self._vocab
 
     @property
-    def eos(self):
+    def eos(self) -> Any:
         """The end-of-sequence action (last in :attr:`actions`)."""
         return self._eos
 
     @property
-    def max_len(self):
+    def max_len(self) -> int:
         """Maximum sequence length L."""
         return self._max_len
 
     @property
-    def actions(self):
+    def actions(self) -> tuple[Any, ...]:
         """``vocab + (eos,)``: action j appends ``actions[j]``."""
         return self._actions
 
     @property
-    def prefixes(self):
+    def prefixes(self) -> Sequence[tuple[Any, ...]]:
         """State index -> prefix tuple, for the non-terminal states."""
         return self._prefixes
 
     @property
-    def terminal_state(self):
+    def terminal_state(self) -> int:
         """Index of the absorbing terminal state (the last one)."""
         return self._n_states - 1
 
     @property
-    def sequences(self):
+    def sequences(self) -> Sequence[tuple[Any, ...]]:
         """Sequence index -> complete sequence (tuple), for all of them."""
         return self._sequences
 
     @property
-    def rewards(self):
+    def rewards(self) -> FloatArray:
         """:math:`r(y)` by sequence index, read-only."""
         return self._rewards
 
     @property
-    def reference_policy(self):
+    def reference_policy(self) -> FloatArray:
         r""":math:`\pi_{ref}` as an (S, A) array, read-only (uniform at the terminal state)."""
         return self._reference
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"LanguageMDP(vocab={len(self._vocab)} tokens, max_len={self._max_len}, "
                 f"n_states={self._n_states}, n_actions={self._n_actions}, "
                 f"n_sequences={self._n_sequences})")
@@ -222,11 +225,12 @@ class LanguageMDP:
                 out.append(self._ids[token])
             except (KeyError, TypeError):
                 if token == self._eos:
-                    raise ValueError(f"{what} must not contain eos={self._eos!r} (it ends a "
-                                     f"sequence and is not part of it); got it at position {k}"
-                                     ) from None
-                raise ValueError(f"{what} tokens must be in vocab; got {token!r} at position "
-                                 f"{k}") from None
+                    raise MDPValidationError(f"{what} must not contain "
+                                             f"eos={self._eos!r} (it ends a sequence "
+                                             "and is not part of it); got it at "
+                                             f"position {k}") from None
+                raise MDPValidationError(f"{what} tokens must be in vocab; got "
+                                         f"{token!r} at position {k}") from None
         return out
 
     def _index(self, ids):
@@ -235,7 +239,7 @@ class LanguageMDP:
             i = V * i + 1 + t
         return i
 
-    def state_of(self, prefix):
+    def state_of(self, prefix: Sequence[Any]) -> int:
         r"""State index of a prefix (arithmetic, no lookup table).
 
         Parameters
@@ -249,7 +253,7 @@ class LanguageMDP:
 
         Raises
         ------
-        ValueError
+        MDPValidationError
             For a token outside ``vocab`` (or eos), or a prefix of length ``max_len`` or more.
 
         Examples
@@ -261,11 +265,12 @@ class LanguageMDP:
         """
         ids = self._token_ids(prefix, "prefix")
         if len(ids) >= self._max_len:
-            raise ValueError(f"prefix length must be at most max_len - 1 = {self._max_len - 1}; "
-                             f"got {len(ids)} (a sequence of length max_len is complete)")
+            raise MDPValidationError("prefix length must be at most max_len - 1 = "
+                                     f"{self._max_len - 1}; got {len(ids)} (a sequence of length "
+                                     "max_len is complete)")
         return self._index(ids)
 
-    def sequence_index(self, y):
+    def sequence_index(self, y: Sequence[Any]) -> int:
         r"""Index of a complete sequence in :attr:`sequences` and :attr:`rewards`.
 
         Equal to :meth:`state_of` for sequences shorter than ``max_len``.
@@ -279,11 +284,11 @@ class LanguageMDP:
         """
         ids = self._token_ids(y, "sequence")
         if len(ids) > self._max_len:
-            raise ValueError(f"sequence length must be at most max_len = {self._max_len}; "
-                             f"got {len(ids)}")
+            raise MDPValidationError(f"sequence length must be at most max_len = {self._max_len}; "
+                                     f"got {len(ids)}")
         return self._index(ids)
 
-    def reward_of(self, y):
+    def reward_of(self, y: Sequence[Any]) -> float:
         """:math:`r(y)` of a complete sequence (a tuple of tokens or a str).
 
         Examples
@@ -295,7 +300,7 @@ class LanguageMDP:
         return float(self._rewards[self.sequence_index(y)])
 
     # ------------------------------------------------------------------ distributions
-    def sequence_probability_array(self, policy):
+    def sequence_probability_array(self, policy: ArrayLike) -> FloatArray:
         r"""Probability of every complete sequence under a policy, by sequence index.
 
         Computed level by level: the probability of reaching each prefix is its parent's times
@@ -332,7 +337,7 @@ class LanguageMDP:
         reach[:N] *= pi[:N, V]
         return reach
 
-    def sequence_probabilities(self, policy):
+    def sequence_probabilities(self, policy: ArrayLike) -> dict[tuple[Any, ...], float]:
         r"""Exact probability of every complete sequence: ``{tuple: probability}``.
 
         See :meth:`sequence_probability_array` (the same numbers as an array).
@@ -348,7 +353,7 @@ class LanguageMDP:
         p = self.sequence_probability_array(policy)
         return dict(zip(self._sequences, p.tolist()))
 
-    def top_sequences(self, policy, k=10):
+    def top_sequences(self, policy: ArrayLike, k: int = 10) -> list[tuple[tuple[Any, ...], float]]:
         r"""The ``k`` most likely complete sequences, most likely first.
 
         Ties are broken by sequence index (shorter first); sequences of probability 0 are
@@ -371,7 +376,7 @@ class LanguageMDP:
         order = order[p[order] > 0]
         return [(self._sequences[int(j)], float(p[j])) for j in order]
 
-    def sample(self, policy, n, seed=None):
+    def sample(self, policy: ArrayLike, n: int, seed: Seed = None) -> list[tuple[Any, ...]]:
         r"""Draw ``n`` complete sequences from a policy (vectorized across the samples).
 
         Parameters

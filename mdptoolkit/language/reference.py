@@ -3,12 +3,15 @@ corpus, and the bigram one-hot features of a :class:`~mdptoolkit.LogLinear` poli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _validation as val
+from .._typing import FloatArray
+from ..exceptions import MDPValidationError
 from . import _inputs
 from ._layout import BOS_NAME, _check_vocab
 from .model import LanguageMDP
@@ -30,7 +33,8 @@ def _sentences(corpus):
     return out
 
 
-def bigram_reference(corpus, vocab=None, *, smoothing=1.0, eos="<eos>"):
+def bigram_reference(corpus: Iterable[Sequence[Any]], vocab: Sequence[Any] | None = None, *,
+                     smoothing: float = 1.0, eos: Any = "<eos>") -> FloatArray:
     r"""A Laplace-smoothed bigram language model, as the table :class:`LanguageMDP` takes.
 
     Every sentence is read as ``<bos> w_1 ... w_n eos``; with :math:`c(i, j)` the number of
@@ -62,7 +66,7 @@ def bigram_reference(corpus, vocab=None, *, smoothing=1.0, eos="<eos>"):
 
     Raises
     ------
-    ValueError
+    MDPValidationError
         For a corpus token outside ``vocab`` or equal to eos, a negative smoothing, or
         smoothing 0 with a context that never occurs.
 
@@ -78,8 +82,8 @@ def bigram_reference(corpus, vocab=None, *, smoothing=1.0, eos="<eos>"):
     sentences = _sentences(corpus)
     for k, sentence in enumerate(sentences):
         if any(token == eos for token in sentence):
-            raise ValueError(f"corpus must not contain eos (it is added); got {eos!r} in "
-                             f"sentence {k}")
+            raise MDPValidationError(f"corpus must not contain eos (it is added); got {eos!r} in "
+                                     f"sentence {k}")
     if vocab is None:
         vocab = list(dict.fromkeys(token for sentence in sentences for token in sentence))
     vocab, ids = _check_vocab(vocab, eos)
@@ -91,8 +95,8 @@ def bigram_reference(corpus, vocab=None, *, smoothing=1.0, eos="<eos>"):
             tokens = [ids[t] for t in sentence]
         except (KeyError, TypeError):
             bad = next(t for t in sentence if t not in ids)
-            raise ValueError(f"corpus tokens must be in vocab; got {bad!r} in sentence {k}"
-                             ) from None
+            raise MDPValidationError(f"corpus tokens must be in vocab; got {bad!r} in "
+                                     f"sentence {k}") from None
         ctx += [V] + tokens
         nxt += tokens + [V]
     counts = np.zeros((V + 1, V + 1))
@@ -101,12 +105,12 @@ def bigram_reference(corpus, vocab=None, *, smoothing=1.0, eos="<eos>"):
     if (totals == 0).any():
         i = int(np.argmax(totals[:, 0] == 0))
         context = repr(vocab[i]) if i < V else BOS_NAME
-        raise ValueError(f"smoothing must be > 0 when a context never occurs in the corpus; got "
-                         f"smoothing=0 and no token after {context}")
+        raise MDPValidationError("smoothing must be > 0 when a context never occurs in the "
+                                 f"corpus; got smoothing=0 and no token after {context}")
     return (counts + smoothing) / totals
 
 
-def bigram_features(lm, *, sparse=False):
+def bigram_features(lm: LanguageMDP, *, sparse: bool = False) -> Any:
     r"""Features of a *bigram policy*: one that sees only the last token (and the action).
 
     :math:`\phi(s, a)` is the one-hot vector of the pair (context of s, a), the context being

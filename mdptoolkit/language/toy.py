@@ -3,12 +3,14 @@ estimated from a tiny corpus, and a reward for one target sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 
+from ..exceptions import MDPValidationError
 from ._layout import DEFAULT_MAX_STATES, _check_vocab, sequence_ids
 from .model import LanguageMDP
 from .reference import bigram_reference
-
 
 TOY_VOCAB = ("the", "cat", "dog", "sat", "on", "mat")
 TOY_CORPUS = (
@@ -19,8 +21,10 @@ TOY_CORPUS = (
 )
 
 
-def toy(*, max_len=5, target=("the", "cat", "sat"), bonus=1.0, length_penalty=0.1,
-        smoothing=0.1, vocab=None, corpus=None, max_states=DEFAULT_MAX_STATES):
+def toy(*, max_len: int = 5, target: Sequence[str] = ("the", "cat", "sat"), bonus: float = 1.0,
+        length_penalty: float = 0.1, smoothing: float = 0.1, vocab: Sequence[str] | None = None,
+        corpus: Iterable[Sequence[str]] | None = None,
+        max_states: int = DEFAULT_MAX_STATES) -> LanguageMDP:
     r"""The small default language MDP of the command line and the tutorials.
 
     Vocabulary ``("the", "cat", "dog", "sat", "on", "mat")``, sequences of at most ``max_len``
@@ -95,8 +99,8 @@ def toy(*, max_len=5, target=("the", "cat", "sat"), bonus=1.0, length_penalty=0.
         target = target.split()
     unknown = [t for t in target if t not in vocab]
     if unknown or not target:
-        raise ValueError(f"target must be a non-empty phrase of words from {vocab}; got "
-                         f"{tuple(target)!r}")
+        raise MDPValidationError(f"target must be a non-empty phrase of words from {vocab}; got "
+                                 f"{tuple(target)!r}")
     target_ids = np.array([vocab.index(t) for t in target], dtype=np.int64)
     ids, lengths = sequence_ids(V, max_len, max_states=max_states)
     n, L = ids.shape

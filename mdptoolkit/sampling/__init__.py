@@ -19,7 +19,11 @@ episodes — for rows of at most 32 successors by a few gather-and-compare passe
 padded cumulative rows, for longer rows by one ``searchsorted`` over the keys
 ``row + F_row``. Dense and sparse storage of the same MDP give the same episodes.
 
-Histories are measured against exact quantities computed with the package's linear solvers:
+Histories follow one rule: entry k describes the learner after ``history["episode"][k]``
+episodes, and entry 0 is the start (episode 0). Evaluation records every episode
+(``episodes + 1`` entries); control and policy search every ``eval_every`` episodes and at the
+end (``episodes + 1`` entries with ``eval_every=1``). Histories are measured against exact
+quantities computed with the package's linear solvers:
 :math:`V^\pi` for evaluation, :math:`J^* = \mu^\top V^*` and :math:`Q^*` (policy iteration)
 for control, and the exact :math:`J(\pi_\theta) = \mu^\top V^{\pi_\theta}` for policy
 search. :math:`V^\pi` and :math:`J` are computed on the states the policy reaches from

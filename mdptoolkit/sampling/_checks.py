@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numbers
 
-
 from .. import _validation as val
-
+from ..exceptions import MDPValidationError
 
 _DEFAULT_MAX_STEPS = 1000
 
@@ -24,7 +23,8 @@ def _check_schedule(value, name, *, low_open):
 
 def _in_unit_interval(value, name, low_open):
     if not ((0.0 < value if low_open else 0.0 <= value) and value <= 1.0):
-        raise ValueError(f"{name} must be in {'(0, 1]' if low_open else '[0, 1]'}; got {value!r}")
+        raise MDPValidationError(f"{name} must be in {'(0, 1]' if low_open else '[0, 1]'}; got "
+                                 f"{value!r}")
     return value
 
 

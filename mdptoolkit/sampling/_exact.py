@@ -3,7 +3,6 @@ policy reaches from mu)."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
@@ -52,11 +51,15 @@ class _Exact:
         if sp.issparse(P_pi):
             G = sp.csr_array(P_pi > 0, dtype=np.float64)
             self.reach = _reachable(G, mdp.mu > 0)
-            finishes = (lambda: _reachable(G.T.tocsr(), mdp.terminal))
+
+            def finishes():
+                return _reachable(G.T.tocsr(), mdp.terminal)
         else:
             G = P_pi > 0
             self.reach = _reachable_dense(G, mdp.mu > 0)
-            finishes = (lambda: _reachable_dense(G.T, mdp.terminal))
+
+            def finishes():
+                return _reachable_dense(G.T, mdp.terminal)
         N = np.flatnonzero(self.reach & ~mdp.terminal)
         self.proper = True
         if mdp.gamma == 1.0 and N.size:

@@ -11,7 +11,6 @@ import numpy as np
 import scipy.sparse as sp
 
 
-
 class _Categorical:
     """Inverse-CDF sampling from many categorical distributions (one per row) at once.
 

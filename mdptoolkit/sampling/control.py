@@ -2,19 +2,21 @@ r"""Sampled control: Q-learning and Sarsa (Sutton & Barto 2018, §6.5, §6.4).""
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike, Schedule, Seed
 from ..exceptions import MDPValidationError
-from ._checks import (_DEFAULT_MAX_STEPS, _at, _check_count, _check_schedule, _eval_every)
+from ..mdp import MDP
+from ._checks import _DEFAULT_MAX_STEPS, _at, _check_count, _check_schedule, _eval_every
 from ._exact import _Exact, _optimum
 from ._rollout import _Model
-from .results import (ControlResult)
+from .results import ControlResult
 
 
-def q_learning(mdp, *, episodes, max_steps=_DEFAULT_MAX_STEPS, alpha=0.1, epsilon=0.1, seed=None,
-               Q0=None, eval_every=None):
+def q_learning(mdp: MDP, *, episodes: int, max_steps: int = _DEFAULT_MAX_STEPS,
+               alpha: Schedule = 0.1, epsilon: Schedule = 0.1, seed: Seed = None,
+               Q0: ArrayLike | None = None, eval_every: int | None = None) -> ControlResult:
     r"""Q-learning with an epsilon-greedy behaviour policy (Sutton & Barto 2018, §6.5).
 
     Each step acts epsilon-greedily in Q and updates
@@ -37,9 +39,10 @@ def q_learning(mdp, *, episodes, max_steps=_DEFAULT_MAX_STEPS, alpha=0.1, epsilo
     Q0 : array_like (S, A), optional
         Initial action values (default 0; terminal states are fixed at 0).
     eval_every : int, optional
-        Record the exact ``J``, ``gap`` and ``q_error`` of the greedy policy every
-        ``eval_every`` episodes (default ``max(1, episodes // 100)``; each costs one exact
-        policy evaluation).
+        Record the exact ``J``, ``gap`` and ``q_error`` of the greedy policy at the start
+        (``history["episode"][0] == 0``), every ``eval_every`` episodes and at the end
+        (default ``max(1, episodes // 100)``; each costs one exact policy evaluation): with
+        ``eval_every=1``, ``episodes + 1`` entries.
 
     Returns
     -------
@@ -65,8 +68,9 @@ def q_learning(mdp, *, episodes, max_steps=_DEFAULT_MAX_STEPS, alpha=0.1, epsilo
                     epsilon=epsilon, seed=seed, Q0=Q0, eval_every=eval_every)
 
 
-def sarsa(mdp, *, episodes, max_steps=_DEFAULT_MAX_STEPS, alpha=0.1, epsilon=0.1, seed=None,
-          Q0=None, eval_every=None):
+def sarsa(mdp: MDP, *, episodes: int, max_steps: int = _DEFAULT_MAX_STEPS,
+          alpha: Schedule = 0.1, epsilon: Schedule = 0.1, seed: Seed = None,
+          Q0: ArrayLike | None = None, eval_every: int | None = None) -> ControlResult:
     r"""Sarsa, on-policy TD control with an epsilon-greedy policy (Sutton & Barto 2018, §6.4).
 
     Each step updates :math:`Q(s,a) \leftarrow Q(s,a) + \alpha_k [r + \gamma Q(s', a') -

@@ -3,18 +3,21 @@ mean and variance against the exact gradient."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray, Seed
+from ..exceptions import MDPValidationError
 from ..gradient import exact_gradient
-from ..gradient.parametrizations import LogLinear, TabularSoftmax, _param_for
-from ._checks import (_DEFAULT_MAX_STEPS, _check_count)
+from ..gradient.parametrizations import LogLinear, Parametrization, TabularSoftmax, _param_for
+from ..mdp import MDP
+from ._checks import _DEFAULT_MAX_STEPS, _check_count
 from ._exact import _exact_or_raise
 from ._rollout import _Model, _Policy, _returns_to_go, _rollout
-from .results import (EstimatorStats)
-
+from .results import EstimatorStats
 
 #: The single-episode policy-gradient estimators of :func:`gradient_estimates`.
 ESTIMATORS = ("reinforce", "baseline", "actor_critic")
@@ -85,12 +88,6 @@ def _estimator_coefficients(estimator, states, rewards, lengths, gamma, V, termi
     return np.where(valid, disc * G, 0.0)
 
 
-def _check_estimator(estimator):
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
-    return estimator
-
-
 def _estimate_chunks(mdp, param, theta, estimators, n, max_steps, rng):
     """Yield {estimator: (m, dim) estimates} for chunks of episodes; the episodes (and so the
     random stream) do not depend on which estimators are asked for."""
@@ -123,8 +120,9 @@ def _param_and_theta(mdp, param, theta):
     return param, theta
 
 
-def gradient_estimates(mdp, param, theta, *, estimator="reinforce", n, seed=None,
-                       max_steps=_DEFAULT_MAX_STEPS):
+def gradient_estimates(mdp: MDP, param: Parametrization, theta: ArrayLike, *,
+                       estimator: str = "reinforce", n: int, seed: Seed = None,
+                       max_steps: int = _DEFAULT_MAX_STEPS) -> FloatArray:
     r"""Single-episode estimates of the policy gradient :math:`\nabla J(\theta)`.
 
     Each row is computed from one episode :math:`s_0, a_0, r_0, \dots, s_T` of
@@ -162,7 +160,8 @@ def gradient_estimates(mdp, param, theta, *, estimator="reinforce", n, seed=None
     Returns
     -------
     ndarray (n, dim)
-        ``dim = theta.size``, parameters flattened in C order (as ``exact_gradient(...)[1].ravel()``).
+        ``dim = theta.size``, parameters flattened in C order (as
+        ``exact_gradient(...)[1].ravel()``).
 
     Raises
     ------
@@ -197,7 +196,7 @@ def gradient_estimates(mdp, param, theta, *, estimator="reinforce", n, seed=None
     ((4000, 1), True)
     """
     param, theta = _param_and_theta(mdp, param, theta)
-    estimator = _check_estimator(estimator)
+    estimator = val.check_choice(estimator, "estimator", ESTIMATORS)
     n = _check_count(n, "n")
     max_steps = _check_count(max_steps, "max_steps")
     rng = val.default_rng(seed)
@@ -256,8 +255,9 @@ class _Moments:
         return n, mean, var
 
 
-def gradient_estimator_stats(mdp, param, theta, *, estimators=ESTIMATORS, n, seed=None,
-                             max_steps=_DEFAULT_MAX_STEPS):
+def gradient_estimator_stats(mdp: MDP, param: Parametrization, theta: ArrayLike, *,
+                             estimators: Sequence[str] = ESTIMATORS, n: int, seed: Seed = None,
+                             max_steps: int = _DEFAULT_MAX_STEPS) -> dict[str, EstimatorStats]:
     r"""Mean, bias against :func:`~mdptoolkit.exact_gradient` and variance of gradient estimators.
 
     The measurement behind "a baseline or a critic reduces variance": every estimator is
@@ -268,7 +268,7 @@ def gradient_estimator_stats(mdp, param, theta, *, estimators=ESTIMATORS, n, see
     ----------
     mdp, param, theta, n, seed, max_steps
         As in :func:`gradient_estimates`; with the same seed the estimates are the same rows.
-    estimators : sequence of str, default all of :data:`ESTIMATORS`
+    estimators : sequence of str, default all of ``ESTIMATORS``
 
     Returns
     -------
@@ -292,9 +292,9 @@ def gradient_estimator_stats(mdp, param, theta, *, estimators=ESTIMATORS, n, see
     param, theta = _param_and_theta(mdp, param, theta)
     if isinstance(estimators, str):
         estimators = (estimators,)
-    estimators = tuple(_check_estimator(e) for e in estimators)
+    estimators = tuple(val.check_choice(e, "estimator", ESTIMATORS) for e in estimators)
     if not estimators:
-        raise ValueError("estimators must name at least one estimator; got none")
+        raise MDPValidationError("estimators must name at least one estimator; got none")
     n = _check_count(n, "n")
     max_steps = _check_count(max_steps, "max_steps")
     rng = val.default_rng(seed)

@@ -2,16 +2,16 @@ r"""Sampled policy evaluation: TD(0) and Monte Carlo (Sutton & Barto 2018, §6.1
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike, Policy, Schedule, Seed
+from ..mdp import MDP
 from ..solvers._common import _initial_values
-from ._checks import (_DEFAULT_MAX_STEPS, _at, _check_count, _check_schedule)
+from ._checks import _DEFAULT_MAX_STEPS, _at, _check_count, _check_schedule
 from ._exact import _exact_or_raise
 from ._rollout import _Model, _Policy, _returns_to_go, _rollout
-from .results import (EvaluationResult)
-
+from .results import EvaluationResult
 
 _TD_CHUNK = 256  # episodes sampled at once by TD and Monte Carlo evaluation
 
@@ -26,8 +26,9 @@ def _evaluation_chunks(model, policy, episodes, max_steps, rng):
         done += m
 
 
-def td_evaluation(mdp, policy, *, episodes, alpha=0.1, max_steps=_DEFAULT_MAX_STEPS, seed=None,
-                  V0=None):
+def td_evaluation(mdp: MDP, policy: Policy, *, episodes: int, alpha: Schedule = 0.1,
+                  max_steps: int = _DEFAULT_MAX_STEPS, seed: Seed = None,
+                  V0: ArrayLike | None = None) -> EvaluationResult:
     r"""TD(0) evaluation of a policy (Sutton & Barto 2018, §6.1).
 
     After every step, :math:`V(s_t) \leftarrow V(s_t) + \alpha_k [r_t + \gamma V(s_{t+1}) -
@@ -51,8 +52,10 @@ def td_evaluation(mdp, policy, *, episodes, alpha=0.1, max_steps=_DEFAULT_MAX_ST
     Returns
     -------
     EvaluationResult
-        ``history["error"][k]`` is :math:`\max_s |V_{k+1}(s) - V^\pi(s)|` after episode k+1,
-        over the states the policy reaches from :math:`\mu` (one entry per episode).
+        ``history["error"][k]`` is :math:`\max_s |V_k(s) - V^\pi(s)|` after k episodes, over
+        the states the policy reaches from :math:`\mu`: ``episodes + 1`` entries, entry 0
+        the start ``V0`` (``history["episode"]`` is ``0..episodes``), the rule of every
+        sampling learner.
 
     Raises
     ------
@@ -73,14 +76,15 @@ def td_evaluation(mdp, policy, *, episodes, alpha=0.1, max_steps=_DEFAULT_MAX_ST
     >>> random_policy = np.full((16, 4), 0.25)
     >>> result = mt.td_evaluation(mdp, random_policy, episodes=1000, alpha=0.05, seed=0)
     >>> result.history["error"].shape, bool(result.error < 0.1 * result.history["error"][0])
-    ((1000,), True)
+    ((1001,), True)
     """
     return _evaluate(mdp, policy, episodes=episodes, alpha=alpha, max_steps=max_steps, seed=seed,
                      V0=V0, method="td_evaluation")
 
 
-def mc_evaluation(mdp, policy, *, episodes, alpha=None, first_visit=False,
-                  max_steps=_DEFAULT_MAX_STEPS, seed=None, V0=None):
+def mc_evaluation(mdp: MDP, policy: Policy, *, episodes: int, alpha: Schedule | None = None,
+                  first_visit: bool = False, max_steps: int = _DEFAULT_MAX_STEPS,
+                  seed: Seed = None, V0: ArrayLike | None = None) -> EvaluationResult:
     r"""Monte Carlo evaluation of a policy (Sutton & Barto 2018, §5.1 and eq. 6.1).
 
     After each episode, for its steps :math:`t = 0, 1, \dots` in order,
@@ -108,7 +112,7 @@ def mc_evaluation(mdp, policy, *, episodes, alpha=None, first_visit=False,
     Returns
     -------
     EvaluationResult
-        As for :func:`td_evaluation` (one history entry per episode).
+        As for :func:`td_evaluation` (``episodes + 1`` history entries, the start included).
 
     Examples
     --------
@@ -139,9 +143,10 @@ def _evaluate(mdp, policy, *, episodes, alpha, max_steps, seed, V0, method, firs
     gamma = mdp.gamma
     terminal = model.terminal.tolist()
     counts = np.zeros(mdp.n_states, np.int64)
-    errors = np.empty(episodes)
+    errors = np.empty(episodes + 1)  # entry k: after k episodes (entry 0: V0)
     reach = exact.reach
     V_true = exact.V
+    errors[0] = np.abs(V - V_true)[reach].max()
     k = 0
     steps = 0
     for states, _, rewards, lengths in _evaluation_chunks(model, _Policy(pi), episodes,
@@ -171,11 +176,11 @@ def _evaluate(mdp, policy, *, episodes, alpha, max_steps, seed, V0, method, firs
                             V[s] += (g_e[t] - V[s]) / counts[s]
                         else:
                             V[s] += a_k * (g_e[t] - V[s])
-            errors[k] = np.abs(V - V_true)[reach].max()
+            errors[k + 1] = np.abs(V - V_true)[reach].max()
             k += 1
     return EvaluationResult(V=V, error=float(errors[-1]), episodes=episodes, steps=steps,
                             method=method,
-                            history={"episode": np.arange(1, episodes + 1), "error": errors})
+                            history={"episode": np.arange(episodes + 1), "error": errors})
 
 
 def _visit_mask(states, lengths, S, first_visit):

@@ -2,24 +2,27 @@ r"""Sampled policy search: REINFORCE and one-step actor-critic (Sutton & Barto 2
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .. import _validation as val
-from ..gradient.parametrizations import _param_for
+from .._typing import ArrayLike, Schedule, Seed
+from ..exceptions import MDPValidationError
+from ..gradient.parametrizations import Parametrization, _param_for
+from ..mdp import MDP
 from ..solvers._common import _initial_values
-from ._checks import (_DEFAULT_MAX_STEPS, _check_count, _eval_every)
+from ._checks import _DEFAULT_MAX_STEPS, _check_count, _eval_every
 from ._exact import _Exact, _optimum
 from ._rollout import _Model, _Policy, _returns_to_go, _rollout
-from .results import (PolicySearchResult)
 from .estimators import _summed_weights
-
+from .results import PolicySearchResult
 
 _BASELINES = (None, "value", "mean")
 
 
-def reinforce(mdp, *, param=None, lr, episodes, theta0=None, baseline=None, baseline_lr=0.1,
-              batch=1, max_steps=_DEFAULT_MAX_STEPS, seed=None, eval_every=None):
+def reinforce(mdp: MDP, *, param: Parametrization | None = None, lr: Schedule = 0.05,
+              episodes: int, theta0: ArrayLike | None = None, baseline: str | None = None,
+              baseline_lr: float = 0.1, batch: int = 1, max_steps: int = _DEFAULT_MAX_STEPS,
+              seed: Seed = None, eval_every: int | None = None) -> PolicySearchResult:
     r"""REINFORCE: Monte Carlo policy gradient (Williams 1992; Sutton & Barto 2018, §13.3-13.4).
 
     Each update samples ``batch`` episodes of the current policy and steps along the mean of
@@ -38,8 +41,10 @@ def reinforce(mdp, *, param=None, lr, episodes, theta0=None, baseline=None, base
     mdp : MDP
     param : TabularSoftmax, LogLinear or None
         ``None``: ``TabularSoftmax`` with the MDP's ``allowed`` mask.
-    lr : float > 0
-        Step size of the parameters.
+    lr : float > 0, default 0.05
+        Step size of the parameters; the default suits returns of order 1 to 10 (the short
+        corridor, the textbook grids): the update scales with the returns, so scale ``lr``
+        inversely with them.
     episodes : int
         Episodes sampled in all; a multiple of ``batch``.
     theta0 : ndarray, optional
@@ -61,7 +66,9 @@ def reinforce(mdp, *, param=None, lr, episodes, theta0=None, baseline=None, base
     eval_every : int, optional
         Record the exact ``J`` and ``gap`` of the current policy whenever another
         ``eval_every`` episodes are done (default ``max(1, episodes // 100)``), at the start
-        and at the end.
+        and at the end: ``history["episode"]`` holds the episode counts, 0 (the start)
+        first, so with ``eval_every=1`` the history has ``episodes + 1`` entries (the rule
+        of every sampling learner: entry k after ``history["episode"][k]`` episodes).
 
     Returns
     -------
@@ -82,14 +89,14 @@ def reinforce(mdp, *, param=None, lr, episodes, theta0=None, baseline=None, base
     (-3.0, True, True)
     """
     if baseline not in _BASELINES:
-        raise ValueError(f"baseline must be None, 'value' or 'mean'; got {baseline!r}")
+        raise MDPValidationError(f"baseline must be None, 'value' or 'mean'; got {baseline!r}")
     baseline_lr = val.check_positive(baseline_lr, "baseline_lr")
     if baseline_lr > 1:
-        raise ValueError(f"baseline_lr must be in (0, 1]; got {baseline_lr!r}")
+        raise MDPValidationError(f"baseline_lr must be in (0, 1]; got {baseline_lr!r}")
     batch = _check_count(batch, "batch")
     episodes = _check_count(episodes, "episodes")
     if episodes % batch:
-        raise ValueError(f"episodes must be a multiple of batch={batch}; got {episodes}")
+        raise MDPValidationError(f"episodes must be a multiple of batch={batch}; got {episodes}")
     state = {"w": np.zeros(mdp.n_states) if baseline == "value" else None,
              "mean": 0.0, "seen": 0}
     terminal = np.asarray(mdp.terminal)
@@ -127,8 +134,11 @@ def reinforce(mdp, *, param=None, lr, episodes, theta0=None, baseline=None, base
                           step=step, critic=lambda: state["w"])
 
 
-def sampled_actor_critic(mdp, *, param=None, actor_lr, critic_lr, episodes, theta0=None, w0=None,
-                         max_steps=_DEFAULT_MAX_STEPS, seed=None, eval_every=None):
+def sampled_actor_critic(mdp: MDP, *, param: Parametrization | None = None,
+                         actor_lr: Schedule = 0.1, critic_lr: float = 0.2, episodes: int,
+                         theta0: ArrayLike | None = None, w0: ArrayLike | None = None,
+                         max_steps: int = _DEFAULT_MAX_STEPS, seed: Seed = None,
+                         eval_every: int | None = None) -> PolicySearchResult:
     r"""One-step actor-critic with a TD(0) tabular critic (Sutton & Barto 2018, §13.5).
 
     For every step of an episode, with :math:`w = 0` at terminal states,
@@ -149,8 +159,10 @@ def sampled_actor_critic(mdp, *, param=None, actor_lr, critic_lr, episodes, thet
     ----------
     mdp : MDP
     param : TabularSoftmax, LogLinear or None
-    actor_lr : float > 0
-    critic_lr : float in (0, 1]
+    actor_lr : float > 0, default 0.1
+        Actor step size; the default suits rewards of order 1 (scale it inversely with them).
+    critic_lr : float in (0, 1], default 0.2
+        Critic (TD(0)) step size.
     episodes : int
     theta0 : ndarray, optional
     w0 : array_like (S,), optional
@@ -177,7 +189,7 @@ def sampled_actor_critic(mdp, *, param=None, actor_lr, critic_lr, episodes, thet
     """
     critic_lr = val.check_positive(critic_lr, "critic_lr")
     if critic_lr > 1:
-        raise ValueError(f"critic_lr must be in (0, 1]; got {critic_lr!r}")
+        raise MDPValidationError(f"critic_lr must be in (0, 1]; got {critic_lr!r}")
     w = _initial_values(mdp, w0, "w0")
     terminal = np.asarray(mdp.terminal).tolist()
     gamma = mdp.gamma

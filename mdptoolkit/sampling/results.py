@@ -7,6 +7,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .._typing import FloatArray
 from ..result import FrozenArrays, GapToOptimum, _describe
 
 
@@ -53,21 +54,21 @@ class Trajectories(FrozenArrays):
     _arrays = ("states", "actions", "rewards", "lengths", "terminated")
 
     @property
-    def episodes(self):
+    def episodes(self) -> int:
         """Number of episodes."""
         return self.lengths.shape[0]
 
     @property
-    def max_steps(self):
+    def max_steps(self) -> int:
         """The step limit the episodes were sampled with."""
         return self.actions.shape[1]
 
     @property
-    def returns(self):
+    def returns(self) -> FloatArray:
         r"""Discounted return :math:`\sum_t \gamma^t r_t` of each episode (episodes,)."""
         return self.rewards @ (self.gamma ** np.arange(self.max_steps))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         n = self.episodes
         mean_len = float(self.lengths.mean()) if n else 0.0
         mean_ret = float(self.returns.mean()) if n else 0.0
@@ -90,8 +91,8 @@ class EvaluationResult(FrozenArrays):
         Episodes sampled and steps taken in all.
     method : str
     history : Mapping[str, ndarray]
-        ``episode`` (1, 2, ..., episodes) and ``error``: :math:`\max_s |V_k(s) - V^\pi(s)|`
-        after each episode.
+        ``episode`` (0, 1, ..., episodes) and ``error``: :math:`\max_s |V_k(s) - V^\pi(s)|`
+        after k episodes (entry 0: the start ``V0``), ``episodes + 1`` entries.
     """
 
     V: np.ndarray
@@ -103,7 +104,7 @@ class EvaluationResult(FrozenArrays):
 
     _arrays = ("V",)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "\n".join([
             f"{type(self).__name__}(method={self.method!r}, episodes={self.episodes}, "
             f"steps={self.steps}, error={self.error:.3g},",
@@ -150,7 +151,7 @@ class ControlResult(GapToOptimum, FrozenArrays):
 
     _arrays = ("Q", "policy", "returns")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "\n".join([
             f"{type(self).__name__}(method={self.method!r}, episodes={self.episodes}, "
             f"steps={self.steps},",
@@ -201,7 +202,7 @@ class PolicySearchResult(GapToOptimum, FrozenArrays):
 
     _arrays = ("theta", "policy", "critic")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "\n".join([
             f"{type(self).__name__}(method={self.method!r}, episodes={self.episodes}, "
             f"updates={self.updates}, steps={self.steps},",
@@ -218,7 +219,7 @@ class EstimatorStats(FrozenArrays):
     Attributes
     ----------
     estimator : str
-        One of :data:`ESTIMATORS`.
+        One of ``mdptoolkit.sampling.ESTIMATORS``: "reinforce", "baseline", "actor_critic".
     n : int
         Number of episodes (independent estimates).
     mean : ndarray (dim,)
@@ -248,7 +249,7 @@ class EstimatorStats(FrozenArrays):
     _arrays = ("mean", "exact", "bias", "standard_error")
 
     @property
-    def max_z(self):
+    def max_z(self) -> float:
         r""":math:`\max_i |\text{bias}_i| / \text{se}_i` over coordinates with se > 0.
 
         For an unbiased estimator and coordinates with many nonzero samples it stays near
@@ -258,7 +259,8 @@ class EstimatorStats(FrozenArrays):
         ok = se > 0
         return float((np.abs(self.bias[ok]) / se[ok]).max()) if ok.any() else 0.0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"{type(self).__name__}(estimator={self.estimator!r}, n={self.n}, "
-                f"total_variance={self.total_variance:.4g}, |bias|={np.linalg.norm(self.bias):.3g}, "
+                f"total_variance={self.total_variance:.4g}, "
+                f"|bias|={np.linalg.norm(self.bias):.3g}, "
                 f"max |bias|/se={self.max_z:.3g})")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .. import _validation as val
-from ._checks import (_check_count)
+from .._typing import Policy, Seed
+from ..mdp import MDP
+from ._checks import _DEFAULT_MAX_STEPS, _check_count
 from ._rollout import _Model, _Policy, _rollout
-from .results import (Trajectories)
+from .results import Trajectories
 
 
-def simulate(mdp, policy, *, episodes, max_steps, seed=None):
+def simulate(mdp: MDP, policy: Policy, *, episodes: int, max_steps: int = _DEFAULT_MAX_STEPS,
+             seed: Seed = None) -> Trajectories:
     r"""Sample many episodes of a policy at once.
 
     Parameters
@@ -21,8 +23,9 @@ def simulate(mdp, policy, *, episodes, max_steps, seed=None):
         Deterministic int (S,) or stochastic (S, A).
     episodes : int
         Number of episodes, each starting from :math:`s_0 \sim \mu`.
-    max_steps : int
-        An episode ends on entering a terminal state or after ``max_steps`` steps.
+    max_steps : int, default 1000
+        An episode ends on entering a terminal state or after ``max_steps`` steps (the
+        default of every sampler).
     seed : int, numpy.random.Generator or None
 
     Returns

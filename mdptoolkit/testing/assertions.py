@@ -56,6 +56,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray, Policy
 from ..exceptions import ImproperPolicyError, MDPValidationError
 from ..mdp import MDP
 
@@ -184,7 +185,8 @@ def _check_atol(atol):
 
 def _check_mdp(mdp):
     if not isinstance(mdp, MDP):
-        raise TypeError(f"mdp must be an mdptoolkit.MDP; got {type(mdp).__name__}")
+        hint = ": pass its .mdp (env.mdp)" if isinstance(getattr(mdp, "mdp", None), MDP) else ""
+        raise TypeError(f"mdp must be an mdptoolkit.MDP; got {type(mdp).__name__}{hint}")
 
 
 def _state(mdp, s):
@@ -201,7 +203,7 @@ def _num(x):
     return f"{x:.10g}"
 
 
-def _as_values(mdp, V, name):
+def _as_values(mdp: MDP, V: ArrayLike, name: str) -> FloatArray:
     """V as float64 (S,); non-finite entries fail the assertion (they are never a correct value)."""
     V = np.asarray(V, dtype=np.float64)
     if V.shape != (mdp.n_states,):
@@ -255,7 +257,7 @@ def _report(header, atol, actual, desired, actual_name, desired_name, worst_line
 
 
 # ---------------------------------------------------------------------- public helpers
-def assert_bellman_optimal(mdp, V, *, atol=1e-8):
+def assert_bellman_optimal(mdp: MDP, V: ArrayLike, *, atol: float = 1e-8) -> None:
     r"""Assert that ``V`` is the optimal value :math:`V^*` within ``atol`` in every state.
 
     Passes iff :math:`\max_s |V(s) - V^*(s)| \le \text{atol}` — an error bound, not a residual
@@ -303,10 +305,10 @@ def assert_bellman_optimal(mdp, V, *, atol=1e-8):
     >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0, 1]; P[1, :] = [0, 1]
     >>> mdp = mt.MDP(P, [[5.0, 10.0], [-1.0, -1.0]], 0.95)
     >>> assert_bellman_optimal(mdp, [-60 / 7, -20.0])
-    >>> assert_bellman_optimal(mdp, [-8.5, -20.0], atol=1e-3)
+    >>> assert_bellman_optimal(mdp, [-8.5, -20.0], atol=1e-3)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    AssertionError: 
+    AssertionError:
     V is not optimal to tolerance atol=0.001
     <BLANKLINE>
     Mismatched states: 1 / 2 (50%)
@@ -342,7 +344,7 @@ def assert_bellman_optimal(mdp, V, *, atol=1e-8):
          f"Bellman residual max|TV - V|: {_num(abs(residual[r]))} at {_state(mdp, r)}"]))
 
 
-def assert_policy_value(mdp, policy, V, *, atol=1e-8):
+def assert_policy_value(mdp: MDP, policy: Policy, V: ArrayLike, *, atol: float = 1e-8) -> None:
     r"""Assert that ``V`` is the value :math:`V^\pi` of ``policy`` within ``atol`` in every state.
 
     Passes iff :math:`\max_s |V(s) - V^\pi(s)| \le \text{atol}`, with :math:`V^\pi` from one
@@ -378,10 +380,10 @@ def assert_policy_value(mdp, policy, V, *, atol=1e-8):
     >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0, 1]; P[1, :] = [0, 1]
     >>> mdp = mt.MDP(P, [[5.0, 10.0], [-1.0, -1.0]], 0.95)
     >>> assert_policy_value(mdp, np.array([1, 0]), [10 - 0.95 * 20, -20.0])
-    >>> assert_policy_value(mdp, np.array([1, 0]), [-8.0, -20.0])
+    >>> assert_policy_value(mdp, np.array([1, 0]), [-8.0, -20.0])  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    AssertionError: 
+    AssertionError:
     V is not the value of the policy to tolerance atol=1e-08
     <BLANKLINE>
     Mismatched states: 1 / 2 (50%)
@@ -410,7 +412,7 @@ def assert_policy_value(mdp, policy, V, *, atol=1e-8):
          f"Residual max|T^pi V - V|: {_num(residual[r])} at {_state(mdp, r)}"]))
 
 
-def assert_optimal_policy(mdp, policy, *, atol=1e-8):
+def assert_optimal_policy(mdp: MDP, policy: Policy, *, atol: float = 1e-8) -> None:
     r"""Assert that ``policy`` is optimal: :math:`V^\pi` is within ``atol`` of :math:`V^*`.
 
     Passes iff :math:`\max_s |V^\pi(s) - V^*(s)| \le \text{atol}`, both computed exactly (direct
@@ -445,10 +447,10 @@ def assert_optimal_policy(mdp, policy, *, atol=1e-8):
     >>> P = np.zeros((2, 2, 2)); P[0, 0] = [0.5, 0.5]; P[0, 1] = [0, 1]; P[1, :] = [0, 1]
     >>> mdp = mt.MDP(P, [[5.0, 10.0], [-1.0, -1.0]], 0.95)
     >>> assert_optimal_policy(mdp, np.array([0, 0]))
-    >>> assert_optimal_policy(mdp, np.array([1, 0]))
+    >>> assert_optimal_policy(mdp, np.array([1, 0]))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    AssertionError: 
+    AssertionError:
     policy is not optimal to tolerance atol=1e-08
     <BLANKLINE>
     Mismatched states: 1 / 2 (50%)

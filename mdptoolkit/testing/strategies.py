@@ -59,9 +59,15 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
-from hypothesis.extra import numpy as hnp
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.errors import InvalidArgument
+    from hypothesis.extra import numpy as hnp
+    from hypothesis.strategies import SearchStrategy
+except ModuleNotFoundError as err:  # an optional dependency: say how to get it
+    raise ImportError("mdptoolkit.testing.strategies needs hypothesis, which is not installed; "
+                      "install it with `pip install hypothesis`") from err
 
 from ..mdp import MDP
 
@@ -94,9 +100,12 @@ def _gamma_strategy(gamma, well_conditioned):
     return st.just(float(gamma))
 
 
-def mdps(n_states=None, n_actions=None, *, sparse=False, gamma=None, with_allowed=False,
-         with_terminal=False, branching=None, well_conditioned=True, proper="all",
-         reward_bound=1.0, random_mu=False):
+def mdps(n_states: int | SearchStrategy[int] | None = None,
+         n_actions: int | SearchStrategy[int] | None = None, *, sparse: bool | None = False,
+         gamma: float | SearchStrategy[float] | None = None, with_allowed: bool = False,
+         with_terminal: bool = False, branching: int | None = None,
+         well_conditioned: bool = True, proper: str = "all", reward_bound: float = 1.0,
+         random_mu: bool = False) -> SearchStrategy[MDP]:
     r"""Strategy drawing valid random :class:`~mdptoolkit.MDP` objects.
 
     Parameters
@@ -164,9 +173,9 @@ def mdps(n_states=None, n_actions=None, *, sparse=False, gamma=None, with_allowe
     n_actions = _size_strategy(n_actions, "n_actions", st.integers(1, 3))
     gamma = _gamma_strategy(gamma, well_conditioned)
     if sparse is None:
-        sparse = st.booleans()
+        sparse_st = st.booleans()
     elif isinstance(sparse, bool):
-        sparse = st.just(sparse)
+        sparse_st = st.just(sparse)
     else:
         raise InvalidArgument(f"sparse must be True, False or None; got {sparse!r}")
     if branching is not None and (isinstance(branching, bool)
@@ -177,7 +186,7 @@ def mdps(n_states=None, n_actions=None, *, sparse=False, gamma=None, with_allowe
     if not (isinstance(reward_bound, numbers.Real) and 0 < reward_bound < 1e100):
         raise InvalidArgument(f"reward_bound must be a positive finite number; "
                               f"got {reward_bound!r}")
-    return _mdps(n_states, n_actions, sparse, gamma, bool(with_allowed), bool(with_terminal),
+    return _mdps(n_states, n_actions, sparse_st, gamma, bool(with_allowed), bool(with_terminal),
                  None if branching is None else int(branching), bool(well_conditioned), proper,
                  float(reward_bound), bool(random_mu))
 
@@ -270,7 +279,8 @@ def _mdps(draw, n_states, n_actions, sparse, gamma, with_allowed, with_terminal,
     return MDP(P, R, g, mu=mu, terminal=terminal, allowed=allowed)
 
 
-def policies(mdp, *, deterministic=None):
+def policies(mdp: MDP, *,
+             deterministic: bool | None = None) -> SearchStrategy[np.ndarray]:
     r"""Strategy drawing policies of ``mdp`` that respect ``mdp.allowed``.
 
     Parameters
@@ -303,7 +313,8 @@ def policies(mdp, *, deterministic=None):
     >>> test_rows()
     """
     if not isinstance(mdp, MDP):
-        raise InvalidArgument(f"mdp must be an mdptoolkit.MDP; got {type(mdp).__name__}")
+        hint = ": pass env.mdp" if isinstance(getattr(mdp, "mdp", None), MDP) else ""
+        raise InvalidArgument(f"mdp must be an mdptoolkit.MDP; got {type(mdp).__name__}{hint}")
     if deterministic is None:
         kind = st.booleans()
     elif isinstance(deterministic, bool):
