@@ -178,6 +178,23 @@ BAD_INPUT = [
     (("compare", "--episodes", "many"), "--episodes must be a positive integer"),
     (("compare", "--vocab", ","), "--vocab must list at least one word"),
     (("compare", "--plot", "no/such/dir/c.png"), "does not exist"),
+    # --set KEY=VALUE, --map FILE, --max-states N (issue 18)
+    (("solve", "frozen_lake", "--set", "map_nam=8x8"),
+     "--set key must be a keyword of frozen_lake(); got 'map_nam'; did you mean 'map_name'? "
+     "valid keys: map_name, desc, is_slippery, success_rate, reward_schedule, gamma"),
+    (("solve", "frozen_lake", "--set", "is_slippery"), "--set must be KEY=VALUE"),
+    (("solve", "frozen_lake", "--set", "reward_schedule=(1, 0"),
+     "--set reward_schedule: value must be a Python literal"),
+    (("solve", "frozen_lake", "--set", "gamma=abc"),
+     "frozen_lake refuses --set gamma=abc: gamma must be a real number; got str"),
+    (("solve", "frozen_lake", "--set", "map_name=9x9"), "map_name must be one of"),
+    (("solve", "frozen_lake", "--set", "gamma=0.5", "--set", "gamma=0.6"),
+     "--set gamma must be given once"),
+    (("solve", "gridworld", "--map", "no_such_map.txt"),
+     "cannot read --map file 'no_such_map.txt': No such file or directory"),
+    (("solve", "forest", "--map", "no_such_map.txt"), "--map applies to gridworld"),
+    (("compare", "--max-len", "12"), "pass a larger --max-states N"),
+    (("compare", "--max-states", "-3"), "--max-states must be a positive integer"),
 ]
 
 

@@ -253,3 +253,121 @@ def test_missing_gymnasium_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "gymnasium", None)  # import gymnasium now fails
     with pytest.raises(ImportError, match="pip install gymnasium"):
         mt.MDP.from_gymnasium("FrozenLake-v1", 0.9)
+
+
+# ------------------------------------------------------------------ MDP.to_gymnasium
+def gym_view_mdp(sparse):
+    """A random MDP with a masked action and a terminal state, dense or sparse."""
+    mdp = envs.random_mdp(6, 3, branching=3, sparse=sparse, seed=3).mdp
+    allowed = np.ones((6, 3), dtype=bool)
+    allowed[1, 2] = False
+    terminal = np.zeros(6, dtype=bool)
+    terminal[5] = True
+    return mdp.replace(allowed=allowed, terminal=terminal)
+
+
+@pytest.mark.parametrize("env", ["sutton_barto_4x4", "frozen_lake", "cliff_walking"])
+def test_to_gymnasium_passes_gymnasiums_env_checker(env):
+    pytest.importorskip("gymnasium")
+    from gymnasium.utils.env_checker import check_env
+
+    gym_env = getattr(envs, env)().mdp.to_gymnasium(max_episode_steps=30)
+    check_env(gym_env, skip_render_check=True)
+
+
+def test_to_gymnasium_of_a_grid_renders_the_map_and_passes_the_checker():
+    pytest.importorskip("gymnasium")
+    from gymnasium.utils.env_checker import check_env
+
+    env = envs.russell_norvig_4x3().to_gymnasium(render_mode="ansi")
+    check_env(env)
+    state, _ = env.reset(seed=1)
+    assert state == 8  # mu: the start cell S
+    assert env.render() == "...+\n.#.-\n@...\n"
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_to_gymnasium_samples_next_states_with_the_frequencies_of_P(sparse):
+    pytest.importorskip("gymnasium")
+    mdp = gym_view_mdp(sparse)
+    P = mdp.P.toarray().reshape(6, 3, 6) if sparse else np.asarray(mdp.P)
+    n = 4000
+    for s, a in [(0, 0), (2, 1), (4, 2)]:
+        env = mdp.replace(mu=np.eye(6)[s]).to_gymnasium()
+        env.reset(seed=s)
+        counts = np.zeros(6)
+        for _ in range(n):
+            assert env.reset()[0] == s
+            s2, reward, terminated, truncated, info = env.step(a)
+            counts[s2] += 1
+            assert reward == mdp.R[s, a]
+            assert terminated == bool(mdp.terminal[s2]) and not truncated
+        p = P[s, a]
+        # within 4.5 binomial standard errors (a false alarm about once in 10^5 cells)
+        assert np.all(np.abs(counts / n - p) <= 4.5 * np.sqrt(p * (1 - p) / n) + 1e-12), (
+            s, a, counts / n, p)
+
+
+def test_to_gymnasium_resets_from_mu_reproducibly():
+    pytest.importorskip("gymnasium")
+    mdp = gym_view_mdp(False).replace(mu=[0.5, 0.0, 0.25, 0.25, 0.0, 0.0])
+    env = mdp.to_gymnasium()
+    starts = np.array([env.reset(seed=k)[0] for k in range(2000)])
+    assert set(starts.tolist()) <= {0, 2, 3}
+    assert abs(np.mean(starts == 0) - 0.5) < 4.5 * np.sqrt(0.25 / 2000)
+    assert [env.reset(seed=7)[0] for _ in range(2)] == [env.reset(seed=7)[0]] * 2
+
+
+def test_to_gymnasium_action_mask_and_disallowed_action():
+    pytest.importorskip("gymnasium")
+    mdp = gym_view_mdp(False).replace(mu=np.eye(6)[1])
+    env = mdp.to_gymnasium()
+    state, info = env.reset(seed=0)
+    assert state == 1
+    assert info["action_mask"].dtype == np.int8
+    assert_array_equal(info["action_mask"], [1, 1, 0])
+    with pytest.raises(ValueError, match=r"action must be allowed in the current state; got "
+                                         r"action 2 at state 1 \(allowed: \[0, 1\]"):
+        env.step(2)
+    with pytest.raises(ValueError, match="action must be an integer in 0..2; got 3 at state 1"):
+        env.step(3)
+    _, _, _, _, info = env.step(np.int64(0))  # numpy integers are actions too
+    assert_array_equal(info["action_mask"], mdp.allowed[env.unwrapped._state].astype(np.int8))
+
+
+def test_to_gymnasium_truncates_after_max_episode_steps():
+    pytest.importorskip("gymnasium")
+    # Sutton & Barto's 5x5 grid has no terminal state: every episode is truncated
+    env = envs.sutton_barto_5x5().mdp.to_gymnasium(max_episode_steps=7)
+    env.reset(seed=0)
+    flags = [env.step(1)[2:4] for _ in range(7)]
+    assert flags == [(False, False)] * 6 + [(False, True)]
+    env.reset()
+    assert env.step(0)[3] is False  # reset starts a new count
+    with pytest.raises(ValueError, match="max_episode_steps must be >= 1; got 0"):
+        envs.sutton_barto_5x5().mdp.to_gymnasium(max_episode_steps=0)
+
+
+def test_to_gymnasium_terminates_on_reaching_a_terminal_state():
+    pytest.importorskip("gymnasium")
+    env = envs.gridworld(["S.G"], gamma=1.0).mdp.to_gymnasium(max_episode_steps=2)
+    env.reset(seed=0)
+    right = 1
+    assert env.step(right)[1:4] == (0.0, False, False)
+    assert env.step(right)[1:4] == (1.0, True, False)  # terminated, not truncated
+
+
+def test_import_mdptoolkit_does_not_import_gymnasium():
+    code = "import sys, mdptoolkit; print('gymnasium' in sys.modules)"
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_to_gymnasium_without_gymnasium_says_how_to_install(monkeypatch):
+    from mdptoolkit import gym_env
+
+    monkeypatch.setitem(sys.modules, "gymnasium", None)
+    monkeypatch.setattr(gym_env, "_CLASS", {})
+    with pytest.raises(ImportError, match="pip install gymnasium"):
+        envs.sutton_barto_4x4().mdp.to_gymnasium()

@@ -23,8 +23,11 @@ def close_figures():
 
 
 def curves(ax):
-    """The labelled data lines (not the exact-convergence markers)."""
-    return [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    """The labelled data lines of ax and its twin (not the markers)."""
+    twins = [a for a in ax.figure.axes if a is not ax and a.bbox.bounds == ax.bbox.bounds]
+    return [line for a in [ax, *twins] for line in a.get_lines()
+            if not line.get_label().startswith(("_", "tol = "))
+            and line.get_linestyle() != "None"]
 
 
 def by_label(ax, prefix):
@@ -86,9 +89,12 @@ def test_convergence_of_policy_iteration_is_the_gap_to_its_last_J():
     ax = plot.convergence(result)
     J = result.history["J"]
     np.testing.assert_array_equal(curves(ax)[0].get_ydata(), J[-1] - J)
-    # it reaches the optimum exactly: a marker at the bottom at the last iteration
-    (marker,) = [line for line in ax.get_lines() if line.get_label() == "_exact"]
-    assert marker.get_xdata()[0] == len(J)
+    # it reaches the optimum exactly: a marker at the bottom where it first does, in the legend
+    (marker,) = [line for line in ax.get_lines() if "exactly 0" in line.get_label()]
+    first = int(np.flatnonzero(J[-1] - J <= 0)[0]) + 1  # iterations count from 1
+    assert marker.get_xdata()[0] == first
+    assert marker.get_label() == f"policy_iteration: exactly 0 from iteration {first}"
+    assert marker.get_label() in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_convergence_key_override_and_linear_scale():

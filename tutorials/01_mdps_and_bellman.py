@@ -224,24 +224,28 @@ fig.savefig("01_value_iteration_contraction.png", dpi=100)
 # with gamma = 0.9 and pi2 = "study w.p. 0.7 in s0, take the exam w.p. 0.9 in s1". Finally,
 # find the optimal policy by enumerating the 4 deterministic policies.
 
-# %% [markdown]
+# %%
+# Your answers to the exercises go here. (In the instructor's copy the solutions follow,
+# in cells tagged "solution"; tutorials/README.md says how to strip them.)
+
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 1
 #
 # a12 gives V(s1) = 10 - gamma / (1 - gamma); a11 gives
 # V(s1) = (5 - 0.5 gamma / (1 - gamma)) / (1 - 0.5 gamma). Equating and multiplying out gives
 # 5.5 gamma^2 - 10.5 gamma + 5 = 0, with roots 10/11 and 1. So gamma_c = 10/11 = 0.909...
 
-# %%
+# %% tags=["solution"]
 gamma_c = 10 / 11
 assert_optimal_policy(mdp.replace(gamma=gamma_c - 0.01), np.array([1, 0]))
 assert_optimal_policy(mdp.replace(gamma=gamma_c + 0.01), np.array([0, 0]))
 for g in (gamma_c - 0.01, gamma_c + 0.01):
     print(f"gamma = {g:.4f}: optimal policy {mt.policy_iteration(mdp.replace(gamma=g)).policy}")
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 2
 
-# %%
+# %% tags=["solution"]
 P3 = np.zeros((3, 2, 3))
 P3[0, 0] = [0.2, 0.8, 0.0]  # study
 P3[0, 1] = [1.0, 0.0, 0.0]  # relax

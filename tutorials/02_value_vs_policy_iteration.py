@@ -107,7 +107,8 @@ ax.figure.savefig("02_figure_3_5.png", dpi=100)
 # `result.history` holds one number per iteration. For value iteration the natural measure
 # is `error_bound`, a *guaranteed* bound on max_s |V_k(s) - V*(s)| (section 4). Policy
 # iteration is exact, so its measure is the gap J* - J(pi_k) with J(pi) = mu . V^pi.
-# `mt.plot.convergence` picks each result's measure and draws them on a log scale. We add
+# `mt.plot.convergence` picks each result's measure and draws them on a log scale; the two
+# are not the same quantity, so policy iteration's gap gets its own axis, on the right. We add
 # modified policy iteration (m = 5 cheap evaluation sweeps T^pi per greedy step), which sits
 # in between, and do it for gamma = 0.9 (the book's) and gamma = 0.99.
 
@@ -203,6 +204,32 @@ fig.savefig("02_stopping_rule.png", dpi=100)
 # on the span but returns T V uncorrected is off by up to gamma/(1-gamma) max|m| — here
 # about 60 per state, with a "converged" flag.
 #
+# ## 5. Without the model: Q-learning vs Sarsa on the cliff (Figure 6.4)
+#
+# Dynamic programming reads P and R. The sampling learners only *act*: `mt.q_learning` and
+# `mt.sarsa` run epsilon-greedy episodes from mu and update Q from each step. Sutton & Barto's
+# Figure 6.4 (Example 6.6, epsilon = 0.1, alpha = 0.5) plots the sum of rewards earned during
+# each training episode: Q-learning learns the optimal path along the cliff edge (return -13)
+# but, exploring, falls off now and then; Sarsa learns the longer safe path, whose online
+# return is better. Each result keeps these sums in `result.returns`, and
+# `mt.plot.learning_curves(..., key="returns")` averages them over runs (the book uses 100
+# runs; 10 are enough to see it) and smooths them.
+
+# %%
+cliff = envs.cliff_walking()
+runs = {name: [learn(cliff.mdp, episodes=500, alpha=0.5, epsilon=0.1, seed=k, eval_every=500)
+               for k in range(10)]
+        for name, learn in (("Sarsa", mt.sarsa), ("Q-learning", mt.q_learning))}
+ax = mt.plot.learning_curves(runs, key="returns", smooth=10, band=False)
+ax.set_ylim(-100, -10)  # the book's range
+ax.set_title("Sutton & Barto Figure 6.4: cliff walking, epsilon = 0.1")
+ax.figure.savefig("02_figure_6_4.png", dpi=100)
+online = {name: np.mean([r.returns[-100:] for r in rs]) for name, rs in runs.items()}
+print({name: round(float(v), 1) for name, v in online.items()})
+assert online["Sarsa"] > online["Q-learning"]  # safe beats optimal, while exploring
+assert all(r.J == -13 for r in runs["Q-learning"])  # ... but Q-learning's greedy path is optimal
+
+# %% [markdown]
 # ## Exercises
 #
 # **Exercise 1.** Gauss–Seidel value iteration updates states in place, in index order
@@ -215,20 +242,24 @@ fig.savefig("02_stopping_rule.png", dpi=100)
 # the number of steps to the nearest terminal corner, and check it with
 # `assert_bellman_optimal`.
 
-# %% [markdown]
+# %%
+# Your answers to the exercises go here. (In the instructor's copy the solutions follow,
+# in cells tagged "solution"; tutorials/README.md says how to strip them.)
+
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 1
 
-# %%
+# %% tags=["solution"]
 jacobi = mt.value_iteration(mdp5, tol=1e-8)
 seidel = mt.value_iteration(mdp5, tol=1e-8, gauss_seidel=True)
 print(f"Jacobi: {jacobi.iterations} iterations, Gauss-Seidel: {seidel.iterations} iterations")
 assert_bellman_optimal(mdp5, seidel.V, atol=1e-8)
 assert_optimal_policy(mdp5, seidel.policy)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 2
 
-# %%
+# %% tags=["solution"]
 result4 = mt.value_iteration(mdp4)
 print(result4.message)
 rows, cols = np.divmod(np.arange(16), 4)

@@ -172,10 +172,14 @@ fig.savefig("03_sentences.png", dpi=100)
 # `assert_optimal_policy(dog.mdp, tuned.policy, atol=1e-6)`: why does it fail, although the
 # fine-tuned model is optimal for J = mu . V?
 
-# %% [markdown]
+# %%
+# Your answers to the exercises go here. (In the instructor's copy the solutions follow,
+# in cells tagged "solution"; tutorials/README.md says how to strip them.)
+
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 1
 
-# %%
+# %% tags=["solution"]
 d = mt.occupancy(mdp, ref)
 Q = mt.evaluate_q(mdp, ref)
 V = mt.evaluate_policy(mdp, ref)
@@ -185,10 +189,10 @@ np.testing.assert_allclose(by_hand, grad, atol=1e-12)
 print(f"J(theta_0) = {J0:.4f}; largest gradient entry at prefix "
       f"{' '.join(lm.prefixes[np.unravel_index(grad.argmax(), grad.shape)[0]]) or '<bos>'!r}")
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 2
 
-# %%
+# %% tags=["solution"]
 dog = mt.language.toy(target="dog sat")
 best = mt.policy_iteration(dog.mdp)
 assert_optimal_policy(dog.mdp, best.policy)
@@ -201,13 +205,13 @@ assert_policy_value(dog.mdp, tuned.policy, mt.evaluate_policy(dog.mdp, tuned.pol
 for y, p in dog.top_sequences(tuned.policy, 2):
     print(f"fine-tuned model: p({' '.join(y)!r}) = {p:.3g}")
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # `assert_optimal_policy` checks V^pi = V* in *every* state, but the gradient
 # d^pi(s) pi(a|s) A^pi(s, a) is weighted by the probability d^pi(s) of reaching s. Prefixes
 # the fine-tuned model (almost) never generates, such as "the mat", are left (almost) as the
 # reference model had them: optimal for J = mu . V^pi, not in every state.
 
-# %%
+# %% tags=["solution"]
 try:
     assert_optimal_policy(dog.mdp, tuned.policy, atol=1e-6)
 except AssertionError as err:

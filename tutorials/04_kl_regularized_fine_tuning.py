@@ -175,21 +175,25 @@ ax.figure.savefig("04_natural_pg.png", dpi=100)
 # `assert_optimal_policy` that at beta = 0.001 the most likely action of the soft optimum in
 # every state is an optimal policy for the unregularized objective.
 
-# %% [markdown]
+# %%
+# Your answers to the exercises go here. (In the instructor's copy the solutions follow,
+# in cells tagged "solution"; tutorials/README.md says how to strip them.)
+
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 1
 
-# %%
+# %% tags=["solution"]
 recovered = beta * np.log(p_star / p_ref) + beta * log_Z
 np.testing.assert_allclose(recovered, r, atol=1e-9)
 print("max |recovered - r| =", np.abs(recovered - r).max())
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 2
 #
 # beta log Z >= beta log( pi_ref(y*) exp(r(y*)/beta) ) = J* + beta log pi_ref(y*), and
 # beta log Z <= beta log( sum_y pi_ref(y) exp(J*/beta) ) = J*.
 
-# %%
+# %% tags=["solution"]
 J_star = float(mdp.mu @ mt.policy_iteration(mdp).V)
 p_ref_star = p_ref[lm.sequence_index("the cat sat")]
 for b in (0.01, 0.001):

@@ -177,10 +177,14 @@ except AssertionError as err:
 # two value vectors U, V (draw them with `hypothesis.extra.numpy.arrays`). Use
 # `mt.bellman_optimality` for T.
 
-# %% [markdown]
+# %%
+# Your answers to the exercises go here. (In the instructor's copy the solutions follow,
+# in cells tagged "solution"; tutorials/README.md says how to strip them.)
+
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 1
 
-# %%
+# %% tags=["solution"]
 @checks
 @given(mdps(with_allowed=True))
 def test_ignoring_the_mask(mdp):
@@ -218,10 +222,10 @@ def test_value_iteration_with_mask(mdp):
 test_value_iteration_with_mask()
 print("the masked solver passes")
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solution to exercise 2
 
-# %%
+# %% tags=["solution"]
 @checks
 @given(st.data())
 def test_bellman_operator_is_a_contraction(data):

@@ -2,9 +2,14 @@
 
 Subcommands:
 
-- ``mdptoolkit solve ENV --method METHOD [--gamma G] [--tol T] [--plot FILE]``: build an
-  environment of :mod:`mdptoolkit.envs` with its defaults, solve it, print V and the policy
-  (arrows for grid worlds) and the solver's message, and optionally write the figures;
+- ``mdptoolkit solve ENV --method METHOD [--set KEY=VALUE ...] [--map FILE] [--plot FILE]``:
+  build an environment of :mod:`mdptoolkit.envs`, solve it, print V and the policy (arrows for
+  grid worlds, every optimal action where several tie) and the solver's message, and
+  optionally draw them;
+- ``mdptoolkit compare``: every method on the toy language MDP against the DP optimum, a table
+  and a figure;
+- ``mdptoolkit rlhf``: the RL fine-tuning lab on the toy language MDP (the exact optimum,
+  best-of-n, DPO, IPO, RLOO, GRPO, PPO), a table and the reward–KL frontier;
 - ``mdptoolkit list``: the environments and the methods.
 
 Without a subcommand it prints the version, a usage hint and a solved textbook example.
@@ -15,28 +20,30 @@ library as ``ValueError``) and :func:`main` turns them into one line on stderr,
 ``mdptoolkit: error: ...``, and exit status 2. Exit status 1 means a solver stopped without
 meeting its convergence guarantee.
 
-Modules: one per subcommand (:mod:`.cmd_list`, :mod:`.cmd_solve`, :mod:`.cmd_compare`), each registering
-itself with :func:`~mdptoolkit.cli._common.command`; the shared parser pieces in
-:mod:`._common`. A new subcommand is a new module here, imported below.
+Modules: one per subcommand (``cmd_list``, ``cmd_solve``, ``cmd_compare``, ``cmd_rlhf``), each
+registering itself with ``_common.command``; the shared parser pieces in ``_common``. A new
+subcommand is a new module here, imported below.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 import numpy as np
 
 from .. import __version__
 from ..mdp import MDP
 from ..solvers import solve
-from . import cmd_compare, cmd_list, cmd_solve  # noqa: F401  (each registers its subcommand)
+from . import cmd_compare, cmd_list, cmd_rlhf, cmd_solve  # noqa: F401  (they register)
 from ._common import COMMANDS, EXIT_OK, EXIT_USAGE, PROG, CLIError, _Parser
 
 __all__ = ["main"]
 
 
-def _demo():
+def _demo() -> int:
     # Puterman (2005), §3.1: the two-state example, gamma = 0.95
     P = np.zeros((2, 2, 2))
     P[0, 0] = [0.5, 0.5]
@@ -55,7 +62,7 @@ def _demo():
     return EXIT_OK
 
 
-def _parser():
+def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Finite MDPs for teaching and for checking RL "
                      "theory: solve the textbook environments from the command line.",
                      epilog="exit status: 0 done, 1 a solver stopped without converging, "
@@ -70,12 +77,12 @@ def _parser():
     return parser
 
 
-def _fail(message):
+def _fail(message: object) -> int:
     print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
     return EXIT_USAGE
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mdptoolkit`` console script and ``python -m mdptoolkit``."""
     try:
         args = _parser().parse_args(argv)

@@ -3,18 +3,25 @@ table and a figure."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import plot
 from ..compare import compare
 from ..language import toy
-from ._common import (EXIT_OK, CLIError, arg,
-    check_output_path, command, save_figure)
+from ._common import EXIT_OK, CLIError, arg, check_output_path, command, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..compare import Comparison
 
 
-def _positive_int(flag):
-    def parse(text):
+def _positive_int(flag: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
@@ -25,7 +32,7 @@ def _positive_int(flag):
     return parse
 
 
-def _beta(text):
+def _beta(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -41,6 +48,9 @@ def _beta(text):
              help="comma-separated words (default: the, cat, dog, sat, on, mat)"),
          arg("--max-len", type=_positive_int("--max-len"), default=5,
              help="longest sentence (default 5)"),
+         arg("--max-states", type=_positive_int("--max-states"), default=None, metavar="N",
+             help="refuse language MDPs with more states than N (default: the library's "
+             "limit, a few million)"),
          arg("--beta", type=_beta, default=0.0,
              help="KL temperature towards the reference model (default 0)"),
          arg("--iterations", type=_positive_int("--iterations"), default=300,
@@ -51,8 +61,9 @@ def _beta(text):
          arg("--plot", default="compare.png", metavar="FILE",
              help="where to write the convergence curves (default compare.png; '' for none)"),
          arg("--json", action="store_true", help="print the results as JSON instead of a table"),
-         arg("--quiet", action="store_true", help="no progress bar"))
-def _compare(args):
+         arg("--quiet", action="store_true", help="no progress bar (there is none unless "
+             "stderr is a terminal)"))
+def _compare(args: argparse.Namespace) -> int:
     if args.plot:
         check_output_path(args.plot)
     vocab = None
@@ -63,13 +74,18 @@ def _compare(args):
     target = ("the", "cat", "sat")
     if vocab is not None and not set(target) <= set(vocab):
         target = tuple(vocab[:min(3, args.max_len)])
-    lm = toy(max_len=args.max_len, vocab=vocab, target=target)
+    limit = {} if args.max_states is None else {"max_states": args.max_states}
+    try:
+        lm = toy(max_len=args.max_len, vocab=vocab, target=target, **limit)
+    except ValueError as exc:  # the state limit: name the flag that raises it
+        raise CLIError(str(exc).replace("max_states=", "--max-states ")
+                       .replace("a larger max_states", "a larger --max-states N")) from None
     bar = None
-    if not args.quiet and not args.json:
+    if not args.quiet and not args.json and sys.stderr.isatty():  # no bar in logs and pipes
         bar = _progress_bar(total=8 if args.beta > 0 else 7)
-    started = []
+    started: list[str] = []
 
-    def progress(method):
+    def progress(method: str) -> None:
         if bar is not None:
             if started:
                 bar.update(1)  # the previous method is done
@@ -77,7 +93,7 @@ def _compare(args):
             bar.set_description(method)
 
     comparison = compare(lm, beta=args.beta, iterations=args.iterations,
-                            episodes=args.episodes, seed=args.seed, progress=progress)
+                         episodes=args.episodes, seed=args.seed, progress=progress)
     if bar is not None:
         bar.update(bar.total - bar.n)
         bar.close()
@@ -94,7 +110,7 @@ def _compare(args):
     return EXIT_OK
 
 
-def _progress_bar(total):
+def _progress_bar(total: int) -> Any:
     """A tqdm bar on stderr (a plain counter if tqdm is missing)."""
     try:
         from tqdm import tqdm
@@ -102,32 +118,53 @@ def _progress_bar(total):
         class _Plain:
             n = 0
 
-            def set_description(self, text):
+            def set_description(self, text: str) -> None:
                 print(f"  running {text} ...", file=sys.stderr)
 
-            def update(self, k):
+            def update(self, k: int) -> None:
                 self.n += k
 
-            def close(self):
+            def close(self) -> None:
                 pass
         return _Plain()
     return tqdm(total=total, file=sys.stderr, leave=False, unit="method")
 
 
-def _compare_figure(comparison):
+def _compare_figure(comparison: Comparison) -> Figure:
+    """Two panels, every curve the exact gap to the DP optimum of the objective the title
+    names (J_beta when beta > 0): exact gradient methods by iteration, sampled methods by the
+    sequences they have sampled."""
+    import numpy as np
     from matplotlib.figure import Figure
 
-
-    figure = Figure(figsize=(13, 5), layout="constrained")
+    beta = comparison.beta
+    objective = r"$\mathbb{E}[r]$" if beta == 0 else (
+        rf"$\mathbb{{E}}[r] - {beta:g}\,\mathrm{{KL}}(\pi \,\|\, \pi_{{ref}})$")
+    ylabel = r"exact gap $J^* - J(\pi)$"
+    figure = Figure(figsize=(13, 5.2), layout="constrained")
     left, right = figure.subplots(1, 2)
-    exact = {name: comparison.results[name] for name in
-             ("policy_gradient", "natural_policy_gradient", "actor_critic")}
+    kinds = {row.method: row.kind for row in comparison.rows}
+    exact = {name: comparison.results[name] for name, kind in kinds.items()
+             if kind == "exact gradient"}
     plot.convergence(exact, key="gap", ax=left)
-    left.set_title("exact gradient methods: gap to the DP optimum")
-    sampled = {name: comparison.results[name] for name in ("reinforce", "sampled_actor_critic")}
-    plot.convergence(sampled, key="gap", ax=right)
-    right.set_title("sampled methods: exact gap of the current policy" +
-                    (" (plain objective E[r])" if comparison.beta > 0 else ""))
-    figure.suptitle(f"mdptoolkit compare (beta = {comparison.beta:g}): every method against the "
-                    f"DP optimum {comparison.optimum:.4f}")
+    left.set_ylabel(ylabel)
+    left.set_title("exact gradient methods")
+    right.set_yscale("log", nonpositive="mask")
+    sampled = [name for name, kind in kinds.items() if kind in ("sampled", "RL fine-tuning")]
+    for k, name in enumerate(sampled):
+        x, gap = comparison.gap_curve(name)
+        style = "--" if kinds[name] == "RL fine-tuning" else "-"
+        label = name
+        if name == "grpo" and beta > 0:   # why its gap stays: a biased penalty, not slowness
+            label += " (its k3 KL penalty is not J's: biased)"
+        right.plot(x, np.where(gap > 0, gap, np.nan), color=f"C{k}", linestyle=style,
+                   linewidth=1.3, label=label)
+    right.set_xlabel("sequences sampled")
+    right.set_ylabel(ylabel)
+    right.grid(True, alpha=0.3)
+    right.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,
+                 frameon=False)
+    right.set_title("sampled methods (solid) and RL fine-tuning methods (dashed)")
+    figure.suptitle(f"mdptoolkit compare: each method's gap to the DP optimum "
+                    f"{comparison.optimum:.4f} of J = " + objective)
     return figure

@@ -7,21 +7,25 @@ gymnasium's order (0 left, 1 down, 2 right, 3 up), so a policy solved here runs 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ._base import check_real
-from .gridworld import gridworld
+from .gridworld import GridWorld, gridworld
 
 __all__ = ["frozen_lake", "FROZEN_LAKE_MAPS"]
 
 #: gymnasium's built-in maps.
-FROZEN_LAKE_MAPS = {
+FROZEN_LAKE_MAPS: dict[str, tuple[str, ...]] = {
     "4x4": ("SFFF", "FHFH", "FFFH", "HFFG"),
     "8x8": ("SFFFFFFF", "FFFFFFFF", "FFFHFFFF", "FFFFFHFF",
             "FFFHFFFF", "FHHFFFHF", "FHFFHFHF", "FFFHFFFG"),
 }
 
 
-def frozen_lake(map_name="4x4", *, desc=None, is_slippery=True, success_rate=1.0 / 3.0,
-                reward_schedule=(1.0, 0.0, 0.0), gamma=0.99):
+def frozen_lake(map_name: str | Sequence[str] = "4x4", *, desc: Sequence[str] | None = None,
+                is_slippery: bool = True, success_rate: float = 1.0 / 3.0,
+                reward_schedule: Sequence[float] = (1.0, 0.0, 0.0),
+                gamma: float = 0.99) -> GridWorld:
     r"""gymnasium's FrozenLake as an MDP (the same P and R as ``FrozenLake-v1``'s ``env.P``).
 
     The agent walks from S to G over frozen cells F; holes H and the goal G end the episode.

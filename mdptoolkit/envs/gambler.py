@@ -22,11 +22,12 @@ class GamblersProblem(Environment):
     p_heads: float = 0.4
     goal: int = 100
 
-    def _summary(self):
+    def _summary(self) -> str:
         return f"{super()._summary()}, p_heads={self.p_heads:g}, goal={self.goal}"
 
 
-def gamblers_problem(p_heads=0.4, goal=100, *, gamma=1.0):
+def gamblers_problem(p_heads: float = 0.4, goal: int = 100, *,
+                     gamma: float = 1.0) -> GamblersProblem:
     r"""The gambler's problem of Sutton & Barto (2018), Example 4.3.
 
     A gambler with capital :math:`s \in \{1, \dots, \text{goal} - 1\}` stakes

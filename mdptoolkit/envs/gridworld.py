@@ -14,13 +14,21 @@ matrix, so a 1000 x 1000 grid (10^6 states) builds in a few seconds.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
+from ..gym_env import make_env
 from ..mdp import MDP
-from ._base import Environment, check_int, check_real
+from .._typing import ArrayLike, BoolArray, FloatArray, IntArray
+from ._base import Environment, check_bytes, check_int, check_real
+
+if TYPE_CHECKING:
+    import gymnasium
 
 __all__ = ["GridWorld", "gridworld"]
 
@@ -30,7 +38,7 @@ _SIDEWAYS = {"up": ("left", "right"), "down": ("right", "left"),
              "left": ("down", "up"), "right": ("up", "down")}
 _FIXED = {".": "free cell", "#": "wall", "S": "start", "C": "cliff"}
 
-#: Grids with more states than this get a sparse P (and no state names) unless told otherwise.
+#: Grids with more states than this get a sparse P unless ``sparse=False`` is passed.
 DENSE_LIMIT = 1024
 NAMES_LIMIT = 10_000
 
@@ -61,32 +69,35 @@ class GridWorld(Environment):
     array([1, 0])
     """
 
-    layout: tuple = ()
-    actions: tuple = ()
+    layout: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
     slip: float = 0.0
-    _cells: np.ndarray = field(default=None, compare=False)
+    # the layout's characters, (H, W); built by gridworld() (the default: no cells)
+    _cells: npt.NDArray[np.str_] = field(default_factory=lambda: np.empty((0, 0), dtype="<U1"),
+                               compare=False)
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int]:
         """``(H, W)``: number of rows and columns."""
-        return self._cells.shape
+        H, W = self._cells.shape
+        return H, W
 
     @property
-    def cells(self):
+    def cells(self) -> npt.NDArray[np.str_]:
         """Read-only (H, W) array of the layout's characters."""
         return self._cells
 
     @property
-    def walls(self):
+    def walls(self) -> BoolArray:
         """Boolean (H, W) mask of wall cells (``'#'``)."""
         return self._cells == "#"
 
     @property
-    def action_deltas(self):
+    def action_deltas(self) -> IntArray:
         """Integer (A, 2) array: the (row, col) displacement each action intends."""
         return np.array([DIRECTIONS[a] for a in self.actions])
 
-    def state_of(self, row, col):
+    def state_of(self, row: int, col: int) -> int:
         """State index of the cell at ``(row, col)``: ``row * W + col``.
 
         Raises
@@ -102,7 +113,7 @@ class GridWorld(Environment):
                              f"({row}, {col})")
         return row * W + col
 
-    def cell_of(self, state):
+    def cell_of(self, state: int) -> tuple[int, int]:
         """``(row, col)`` of a state index.
 
         Raises
@@ -116,7 +127,7 @@ class GridWorld(Environment):
             raise ValueError(f"state must be in 0..{H * W - 1}; got {state}")
         return divmod(state, W)
 
-    def grid(self, values):
+    def grid(self, values: ArrayLike) -> FloatArray:
         """Reshape per-state ``values`` (S,) to the (H, W) grid, with NaN at walls (for plots).
 
         Examples
@@ -133,13 +144,52 @@ class GridWorld(Environment):
         out[self.walls] = np.nan
         return out
 
-    def _summary(self):
+    def render_text(self, state: int | None = None) -> str:
+        """The map as text, one line per row, with the agent drawn as ``@`` at ``state``.
+
+        Examples
+        --------
+        >>> from mdptoolkit import envs
+        >>> print(envs.gridworld(["S..", ".#G"]).render_text(2), end="")
+        S.@
+        .#G
+        """
+        rows = [list(r) for r in self.layout]
+        if state is not None:
+            r, c = self.cell_of(state)
+            rows[r][c] = "@"
+        return "".join("".join(r) + "\n" for r in rows)
+
+    def to_gymnasium(self, *, max_episode_steps: int | None = None,
+                     render_mode: str | None = None) -> gymnasium.Env:
+        """:meth:`MDP.to_gymnasium <mdptoolkit.MDP.to_gymnasium>` of
+        :attr:`~mdptoolkit.envs.Environment.mdp`, whose ``render_mode="ansi"`` draws the map
+        (:meth:`render_text`).
+
+        Examples
+        --------
+        >>> from mdptoolkit import envs
+        >>> env = envs.frozen_lake("4x4").to_gymnasium(render_mode="ansi")
+        >>> _ = env.reset(seed=0)
+        >>> print(env.render(), end="")
+        @FFF
+        FHFH
+        FFFH
+        HFFG
+        """
+        return make_env(self.mdp, max_episode_steps=max_episode_steps, render_mode=render_mode,
+                        render_text=self.render_text)
+
+    def _summary(self) -> str:
         return f"{super()._summary()}, shape={self.shape}"
 
 
-def gridworld(layout, *, gamma=0.9, step_reward=0.0, slip=0.0, rewards=None, terminal="GH",
-              bump_reward=0.0, cliff_reward=-100.0, jumps=None,
-              actions=("up", "right", "down", "left"), sparse=None, name="gridworld"):
+def gridworld(layout: str | Sequence[str], *, gamma: float = 0.9, step_reward: float = 0.0,
+              slip: float = 0.0, rewards: dict[str, float] | None = None, terminal: str = "GH",
+              bump_reward: float = 0.0, cliff_reward: float = -100.0,
+              jumps: dict[tuple[int, int], tuple[tuple[int, int], float]] | None = None,
+              actions: Sequence[str] = ("up", "right", "down", "left"),
+              sparse: bool | None = None, name: str = "gridworld") -> GridWorld:
     r"""Build a grid world from a text map.
 
     Parameters
@@ -181,8 +231,14 @@ def gridworld(layout, *, gamma=0.9, step_reward=0.0, slip=0.0, rewards=None, ter
     actions : sequence of str, default ("up", "right", "down", "left")
         The direction of each action index; any order of distinct names from
         ``"up", "right", "down", "left"`` (FrozenLake uses left, down, right, up).
-    sparse : bool, optional
-        Store P as a sparse (S·A, S) matrix. Default: sparse when S > 1024.
+    sparse : bool or None, default None
+        How P is stored, hence what ``env.mdp.P`` is: ``False``, a dense (S, A, S) array;
+        ``True``, a sparse (S·A, S) CSR matrix, row ``s*A + a``; ``None`` (the default) picks
+        by size: dense up to ``DENSE_LIMIT`` = 1024 states (a 32 x 32 map), sparse above
+        (a dense P of a 100 x 100 map would take 3.2 GB). Code that needs one layout whatever
+        the map should ask for it: ``env.mdp.P_as("dense")`` (S, A, S) or
+        ``env.mdp.P_as("sparse")`` (see :meth:`MDP.P_as <mdptoolkit.MDP.P_as>`); both
+        storages give the same solutions.
     name : str, default "gridworld"
 
     Returns
@@ -226,6 +282,14 @@ def gridworld(layout, *, gamma=0.9, step_reward=0.0, slip=0.0, rewards=None, ter
     >>> right = env.actions.index("right")
     >>> mt.evaluate_policy(env.mdp, np.full(4, right))
     array([-3., -2., -1.,  0.])
+
+    Above 1024 cells P is sparse unless told otherwise; ``P_as`` gives the layout one asks for:
+
+    >>> big = envs.gridworld(["." * 40] * 30)
+    >>> big.mdp.is_sparse, big.mdp.P.shape, big.mdp.P_as("dense").shape
+    (True, (4800, 1200), (1200, 4, 1200))
+    >>> envs.gridworld(["." * 40] * 30, sparse=False).mdp.P.shape
+    (1200, 4, 1200)
     """
     cells = _parse_layout(layout)
     H, W = cells.shape
@@ -301,6 +365,11 @@ def gridworld(layout, *, gamma=0.9, step_reward=0.0, slip=0.0, rewards=None, ter
     del prob, next_state
     if sparse is None:
         sparse = S > DENSE_LIMIT
+    elif not isinstance(sparse, (bool, np.bool_)):
+        raise TypeError(f"sparse must be True, False or None; got {type(sparse).__name__}")
+    if not sparse:
+        check_bytes(16 * S * A * S, None, "a dense grid world",
+                    f"for {H} x {W} cells (pass sparse=True or None)")
     if not sparse:
         P.sum_duplicates()
         P = P.toarray().reshape(S, A, S)
@@ -313,10 +382,10 @@ def gridworld(layout, *, gamma=0.9, step_reward=0.0, slip=0.0, rewards=None, ter
               action_names=actions)
     cells.flags.writeable = False
     return GridWorld(mdp=mdp, name=name, layout=tuple("".join(r) for r in cells),
-                     actions=actions, slip=slip, _cells=cells)
+                     actions=tuple(actions), slip=slip, _cells=cells)
 
 
-def _parse_layout(layout):
+def _parse_layout(layout: str | Sequence[str]) -> npt.NDArray[np.str_]:
     if isinstance(layout, str):
         rows = textwrap.dedent(layout).strip("\n").splitlines()
     else:
@@ -340,7 +409,7 @@ def _parse_layout(layout):
     return np.array(rows).view("<U1").reshape(len(rows), widths[0])
 
 
-def _check_actions(actions):
+def _check_actions(actions: str | Sequence[str]) -> tuple[str, ...]:
     actions = tuple(actions) if not isinstance(actions, str) else (actions,)
     if (not actions or len(set(actions)) != len(actions)
             or any(a not in DIRECTIONS for a in actions)):
@@ -349,7 +418,7 @@ def _check_actions(actions):
     return actions
 
 
-def _check_rewards(rewards, terminal):
+def _check_rewards(rewards: object, terminal: object) -> tuple[dict[str, float], str]:
     if rewards is None:
         rewards = {"G": 1.0, "H": -1.0}
     if not isinstance(rewards, dict):
@@ -370,7 +439,7 @@ def _check_rewards(rewards, terminal):
     return checked, terminal
 
 
-def _check_characters(cells, rewards, terminal):
+def _check_characters(cells: np.ndarray, rewards: dict[str, float], terminal: str) -> None:
     known = set(_FIXED) | set(terminal) | set(rewards)
     unknown = ~np.isin(cells, sorted(known))
     if unknown.any():
@@ -380,7 +449,8 @@ def _check_characters(cells, rewards, terminal):
                          f"col {c}")
 
 
-def _check_jumps(jumps, cells, absorbing):
+def _check_jumps(jumps: object, cells: np.ndarray,
+                 absorbing: np.ndarray) -> tuple[IntArray, IntArray, FloatArray]:
     H, W = cells.shape
     if not jumps:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0)

@@ -21,10 +21,12 @@ locations are independent given the morning counts, so
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy import special
 
+from .._typing import ArrayLike, FloatArray, IntArray
 from ..mdp import MDP
 from ._base import Environment, check_int, check_real
 
@@ -34,6 +36,10 @@ __all__ = ["JacksCarRental", "jacks_car_rental"]
 @dataclass(frozen=True, repr=False)
 class JacksCarRental(Environment):
     """Jack's car rental: an :class:`Environment` that converts between states and car counts.
+
+    Its states form a two-dimensional grid: :attr:`shape` is ``(N+1, N+1)``,
+    ``state_of(cars1, cars2)`` and ``cell_of(state)`` convert, as for grid worlds, so
+    :func:`mdptoolkit.plot.state_grid` draws V and the policy as pictures (Figure 4.2).
 
     Attributes
     ----------
@@ -46,7 +52,27 @@ class JacksCarRental(Environment):
     max_cars: int = 20
     max_move: int = 5
 
-    def state_of(self, cars1, cars2):
+    #: What the two coordinates of :attr:`shape` count, for two-dimensional pictures.
+    axis_labels: ClassVar[tuple[str, str]] = ("cars at location 1", "cars at location 2")
+    #: What :attr:`action_values` measure.
+    action_label: ClassVar[str] = "cars moved from location 1 to 2"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(N+1, N+1)``: the states as a grid indexed ``[cars1, cars2]``."""
+        return (self.max_cars + 1, self.max_cars + 1)
+
+    @property
+    def action_values(self) -> IntArray:
+        """The net cars moved from location 1 to 2 by each action index, ``-max_move..max_move``."""
+        return np.arange(-self.max_move, self.max_move + 1)
+
+    def cell_of(self, state: int) -> tuple[int, int]:
+        """``(cars1, cars2)`` of a state index, the same as :meth:`cars_of` (the name grid
+        worlds use)."""
+        return self.cars_of(state)
+
+    def state_of(self, cars1: int, cars2: int) -> int:
         """State index of ``cars1`` cars at location 1 and ``cars2`` at location 2."""
         n = self.max_cars
         cars1 = check_int(cars1, "cars1", minimum=0)
@@ -55,7 +81,7 @@ class JacksCarRental(Environment):
             raise ValueError(f"car counts must be in 0..{n}; got ({cars1}, {cars2})")
         return cars1 * (n + 1) + cars2
 
-    def cars_of(self, state):
+    def cars_of(self, state: int) -> tuple[int, int]:
         """``(cars1, cars2)`` of a state index."""
         n = self.max_cars
         state = check_int(state, "state", minimum=0)
@@ -63,7 +89,7 @@ class JacksCarRental(Environment):
             raise ValueError(f"state must be in 0..{(n + 1) ** 2 - 1}; got {state}")
         return divmod(state, n + 1)
 
-    def moves(self, policy):
+    def moves(self, policy: ArrayLike) -> IntArray:
         """The cars moved from location 1 to 2 by a deterministic ``policy``, as an (N+1, N+1)
         table indexed ``[cars1, cars2]`` (Figure 4.2 draws it with ``cars1`` on the vertical axis).
         """
@@ -74,12 +100,14 @@ class JacksCarRental(Environment):
                              f"got {policy.dtype} array of shape {policy.shape}")
         return (policy - self.max_move).reshape(n + 1, n + 1)
 
-    def _summary(self):
+    def _summary(self) -> str:
         return f"{super()._summary()}, max_cars={self.max_cars}, max_move={self.max_move}"
 
 
-def jacks_car_rental(*, max_cars=20, max_move=5, request_rates=(3.0, 4.0),
-                     return_rates=(3.0, 2.0), rental_reward=10.0, move_cost=2.0, gamma=0.9):
+def jacks_car_rental(*, max_cars: int = 20, max_move: int = 5,
+                     request_rates: tuple[float, float] = (3.0, 4.0),
+                     return_rates: tuple[float, float] = (3.0, 2.0), rental_reward: float = 10.0,
+                     move_cost: float = 2.0, gamma: float = 0.9) -> JacksCarRental:
     r"""Jack's car rental of Sutton & Barto (2018), Example 4.2.
 
     Two locations hold at most ``max_cars`` cars each. Overnight Jack moves up to ``max_move``
@@ -167,20 +195,21 @@ def jacks_car_rental(*, max_cars=20, max_move=5, request_rates=(3.0, 4.0),
     return JacksCarRental(mdp=mdp, name="jacks_car_rental", max_cars=N, max_move=M)
 
 
-def _poisson_pmf(k, lam):
+def _poisson_pmf(k: ArrayLike, lam: float) -> FloatArray:
     """Pr(X = k) for X ~ Poisson(lam), 0 where k < 0."""
     k = np.asarray(k)
     kk = np.maximum(k, 0)
     return np.where(k >= 0, np.exp(special.xlogy(kk, lam) - lam - special.gammaln(kk + 1)), 0.0)
 
 
-def _poisson_at_least(k, lam):
+def _poisson_at_least(k: ArrayLike, lam: float) -> FloatArray:
     """Pr(X >= k) for X ~ Poisson(lam): the exact upper tail (1 where k <= 0)."""
     k = np.asarray(k)
     return np.where(k >= 1, special.pdtrc(np.maximum(k - 1, 0), lam), 1.0)
 
 
-def _location_model(N, lam_request, lam_return):
+def _location_model(N: int, lam_request: float,
+                    lam_return: float) -> tuple[FloatArray, FloatArray]:
     """Evening-count matrix T[n, e] and expected rentals E[min(X, n)] of one location."""
     n = np.arange(N + 1)
     # Rent[n, k] = Pr(k cars left after renting | n available): n - k requests served

@@ -8,12 +8,12 @@ of -0.04 for every step from a non-terminal cell, and no discounting.
 from __future__ import annotations
 
 from ._base import check_real
-from .gridworld import gridworld
+from .gridworld import GridWorld, gridworld
 
 __all__ = ["russell_norvig_4x3"]
 
 
-def russell_norvig_4x3(step_reward=-0.04, *, gamma=1.0):
+def russell_norvig_4x3(step_reward: float = -0.04, *, gamma: float = 1.0) -> GridWorld:
     r"""Russell & Norvig's 4 x 3 world (AIMA 3rd ed., Figure 17.1).
 
     The book's coordinates (x, y) have (1, 1) at the bottom-left; here cells are row-major with
@@ -25,9 +25,10 @@ def russell_norvig_4x3(step_reward=-0.04, *, gamma=1.0):
      8 S   9     10    11
     ====  ====  ====  ====
 
-    The two exit cells (states 3 and 7) are terminal; entering them earns +1 or -1 on top of
-    the step reward (the book's terminal rewards), and they then absorb with value 0, so our
-    :math:`V` equals the book's utility :math:`U` at every non-terminal cell. State 5 is the
+    The two exit cells (states 3 and 7, ``+`` and ``-`` in :attr:`~GridWorld.layout`) are
+    terminal; entering them earns +1 or -1 on top of the step reward (the book's terminal
+    rewards), and they then absorb with value 0, so our :math:`V` equals the book's utility
+    :math:`U` at every non-terminal cell. State 5 is the
     wall (unreachable, modelled as terminal). Actions: up, right, down, left.
 
     Parameters
@@ -63,5 +64,5 @@ def russell_norvig_4x3(step_reward=-0.04, *, gamma=1.0):
     0.705
     """
     step_reward = check_real(step_reward, "step_reward")
-    return gridworld(["...G", ".#.H", "S..."], gamma=gamma, step_reward=step_reward, slip=0.2,
-                     rewards={"G": 1.0, "H": -1.0}, name="russell_norvig_4x3")
+    return gridworld(["...+", ".#.-", "S..."], gamma=gamma, step_reward=step_reward, slip=0.2,
+                     rewards={"+": 1.0, "-": -1.0}, terminal="+-", name="russell_norvig_4x3")

@@ -13,12 +13,12 @@ row-major states (state = row * W + col, row 0 at the top).
 from __future__ import annotations
 
 from ._base import check_real
-from .gridworld import gridworld
+from .gridworld import GridWorld, gridworld
 
 __all__ = ["sutton_barto_4x4", "sutton_barto_5x5", "cliff_walking"]
 
 
-def sutton_barto_4x4(*, gamma=1.0):
+def sutton_barto_4x4(*, gamma: float = 1.0) -> GridWorld:
     r"""The 4 x 4 gridworld of Sutton & Barto (2018), Example 4.1.
 
     The two shaded corner cells (states 0 and 15) are terminal; every move earns -1, also the
@@ -65,7 +65,7 @@ def sutton_barto_4x4(*, gamma=1.0):
     return env
 
 
-def sutton_barto_5x5(*, gamma=0.9):
+def sutton_barto_5x5(*, gamma: float = 0.9) -> GridWorld:
     r"""The 5 x 5 gridworld of Sutton & Barto (2018), Example 3.5.
 
     From A = (0, 1) every action moves to A' = (4, 1) and earns +10; from B = (0, 3) every
@@ -109,7 +109,7 @@ def sutton_barto_5x5(*, gamma=0.9):
                      name="sutton_barto_5x5")
 
 
-def cliff_walking(*, gamma=1.0):
+def cliff_walking(*, gamma: float = 1.0) -> GridWorld:
     r"""The cliff-walking gridworld of Sutton & Barto (2018), Example 6.6.
 
     A 4 x 12 grid: start S at the bottom-left (state 36), goal G at the bottom-right (state 47,

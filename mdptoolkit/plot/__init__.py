@@ -13,7 +13,12 @@ function                        draws
 :func:`values`                  heat map of :math:`V` on a grid world, policy arrows, walls and
                                 terminal cells marked
 :func:`policy`                  the arrows alone
-:func:`line`                    :math:`V` over states and the policy (e.g. the gambler's stake)
+:func:`line`                    :math:`V` over states and the policy (e.g. the gambler's stake),
+                                every optimal action where several tie
+:func:`state_grid`              two-dimensional state spaces (Jack's car rental): the policy as
+                                a picture with labelled regions, :math:`V` as a heat map
+:func:`stages`                  finite-horizon results: :math:`V_t` per stage and the
+                                non-stationary policy :math:`\pi_t`
 :func:`sequence_distribution`   the most likely sentences of a language MDP policy
 :func:`reward_kl_frontier`      gold reward against KL(p || p_ref): the exact Gibbs curve and
                                 the methods of :mod:`mdptoolkit.rlhf` as points or trajectories
@@ -37,10 +42,12 @@ Examples
 from __future__ import annotations
 
 from .convergence import convergence, learning_curves
+from .finite_horizon import stages
 from .grid import policy, values
 from .language import sequence_distribution
 from .line import line
 from .rlhf import overoptimization, reward_kl_frontier
+from .state_grid import state_grid
 
-__all__ = ["convergence", "learning_curves", "values", "policy", "line", "sequence_distribution",
-           "reward_kl_frontier", "overoptimization"]
+__all__ = ["convergence", "learning_curves", "values", "policy", "line", "state_grid", "stages",
+           "sequence_distribution", "reward_kl_frontier", "overoptimization"]

@@ -2,19 +2,28 @@ r"""Grid worlds: a heat map of :math:`V` with policy arrows, walls, cliffs and t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike
 from ..operators import optimal_actions
-from ._common import (_new_axes)
+from ._common import _new_axes
 
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.quiver import Quiver
+
+    from ..envs import GridWorld
 
 _ARROWS = {"up": (-1, 0), "right": (0, 1), "down": (1, 0), "left": (0, -1)}
 _MIN_PROBABILITY = 0.02  # stochastic policies: actions less likely than this get no arrow
 
 
-def _grid_info(grid):
+def _grid_info(grid: GridWorld) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray,
+                                       np.ndarray]:
     for attr in ("shape", "mdp", "actions"):
         if not hasattr(grid, attr):
             raise TypeError(f"grid must be a grid world (mdptoolkit.envs.GridWorld) with "
@@ -32,7 +41,8 @@ def _grid_info(grid):
     return H, W, cells, walls, cliffs, terminal
 
 
-def _arrow_weights(grid, policy, V, all_optimal, atol):
+def _arrow_weights(grid: GridWorld, policy: ArrayLike | None, V: np.ndarray | None,
+                   all_optimal: bool, atol: float) -> np.ndarray | None:
     """(S, A) weights of the arrows to draw."""
     mdp = grid.mdp
     if all_optimal:
@@ -46,7 +56,8 @@ def _arrow_weights(grid, policy, V, all_optimal, atol):
     return np.asarray(val.as_policy_matrix(mdp, policy))
 
 
-def _draw_arrows(ax, grid, weights, skip, *, offset=0.0, color="black"):
+def _draw_arrows(ax: Axes, grid: GridWorld, weights: np.ndarray, skip: np.ndarray, *,
+                 offset: float = 0.0, color: str = "black") -> Quiver | None:
     H, W = grid.shape
     deltas = np.array([_ARROWS[a] for a in grid.actions], dtype=np.float64)  # (A, 2) (dr, dc)
     weights = np.where(skip.ravel()[:, None], 0.0, weights)
@@ -65,37 +76,59 @@ def _draw_arrows(ax, grid, weights, skip, *, offset=0.0, color="black"):
                      headaxislength=3.5, minlength=0, minshaft=0.5, zorder=3)
 
 
-def _mark_cells(ax, cells, walls, cliffs, terminal):
+#: What a terminal cell's layout character says in the picture and in the legend.
+TERMINAL_TEXT = {"G": ("G", "G goal"), "H": ("H", "H hole"), "+": ("+1", "+1 exit"),
+                 "-": ("−1", "−1 exit"), "T": ("", "")}
+
+
+def _mark_cells(ax: Axes, cells: np.ndarray, walls: np.ndarray, cliffs: np.ndarray,
+                terminal: np.ndarray) -> None:
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
 
-    handles = []
+    handles: list[Artist] = []
     for (r, c) in np.argwhere(walls):
         ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="0.2", edgecolor="0.2",
                                zorder=2))
     for (r, c) in np.argwhere(cliffs):
         ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="#e8c4c4", hatch="xx",
                                edgecolor="#a04040", linewidth=0, zorder=2))
+    kinds = []
     for (r, c) in np.argwhere(terminal):
+        char = str(cells[r, c])
+        text, kind = TERMINAL_TEXT.get(char, (char, f"{char} terminal"))
+        kinds.append(kind)
         ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="0.93", edgecolor="none",
                                zorder=2))
         ax.add_patch(Rectangle((c - 0.44, r - 0.44), 0.88, 0.88, fill=False, edgecolor="black",
                                linewidth=2, linestyle="--", zorder=2))
-        ax.text(c, r, str(cells[r, c]), ha="center", va="center", fontsize="large",
+        ax.text(c, r, text, ha="center", va="center", fontsize="large",
                 fontweight="bold", color="black", zorder=4)
+    start = (cells == "S") & ~walls & ~terminal
+    for (r, c) in np.argwhere(start):  # the start, in the lower left corner of its cell
+        ax.text(c - 0.4, r + 0.4, "S", ha="left", va="bottom", fontsize="medium",
+                fontweight="bold", color="black", zorder=5,
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="black",
+                          linewidth=0.8))
+    if start.any():
+        handles.append(Line2D([], [], linestyle="none", marker="$S$", color="black",
+                              markersize=8, label="start"))
     if walls.any():
         handles.append(Patch(facecolor="0.2", label="wall"))
     if cliffs.any():
         handles.append(Patch(facecolor="#e8c4c4", hatch="xx", edgecolor="#a04040",
                              label="cliff"))
     if terminal.any():
+        kinds = [k for k in dict.fromkeys(kinds) if k]
+        what = f" ({', '.join(kinds)})" if kinds else ""
         handles.append(Patch(facecolor="0.93", edgecolor="black", linestyle="--", linewidth=2,
-                             label="terminal (V = 0)"))
+                             label=f"terminal, V = 0{what}"))
     if handles:
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02),
                   ncol=len(handles), frameon=False, fontsize="small", handlelength=1.5)
 
 
-def _grid_axes(ax, H, W):
+def _grid_axes(ax: Axes, H: int, W: int) -> None:
     ax.set_xlim(-0.5, W - 0.5)
     ax.set_ylim(H - 0.5, -0.5)  # row 0 at the top
     ax.set_aspect("equal")
@@ -115,13 +148,16 @@ def _grid_axes(ax, H, W):
         ax.set_yticks(range(0, H, step))
 
 
-def _figsize(H, W):
+def _figsize(H: int, W: int) -> tuple[float, float]:
     unit = min(1.1, 9.0 / max(H, W, 1))
     return (max(5.0, W * unit + 2.2), max(4.0, H * unit + 1.8))
 
 
-def values(grid, V, policy=None, *, all_optimal=False, atol=1e-6, annotate=None,
-           cmap="viridis", title=None, ax=None):
+def values(grid: GridWorld, V: ArrayLike, policy: ArrayLike | None = None, *,
+           all_optimal: bool = False, atol: float = 1e-6, actions: ArrayLike | None = None,
+           annotate: bool | None = None, cmap: str = "viridis", vmin: float | None = None,
+           vmax: float | None = None, colorbar: bool = True, title: str | None = None,
+           ax: Axes | None = None) -> Axes:
     r"""Heat map of a grid world's values, with arrows for a policy.
 
     Parameters
@@ -140,9 +176,17 @@ def values(grid, V, policy=None, *, all_optimal=False, atol=1e-6, annotate=None,
     atol : float, default 1e-6
         Tolerance for ties when ``all_optimal`` (a value iteration result is exact only to its
         ``tol``).
+    actions : array_like of bool (S, A), optional
+        Draw an arrow for exactly these actions (e.g. the tied maximizers of a finite-horizon
+        :math:`Q_t`, whose optimal actions ``V`` alone does not give); then ``policy`` must be
+        None and ``all_optimal`` False.
     annotate : bool, optional
         Write the value in each cell (default: when the grid has at most 12 columns).
     cmap : str, default "viridis"
+    vmin, vmax : float, optional
+        The colour scale's ends (default: the values' range), e.g. one scale for several
+        panels.
+    colorbar : bool, default True
     title : str, optional
     ax : matplotlib.axes.Axes, optional
 
@@ -168,7 +212,17 @@ def values(grid, V, policy=None, *, all_optimal=False, atol=1e-6, annotate=None,
     """
     H, W, cells, walls, cliffs, terminal = _grid_info(grid)
     V = np.asarray(val.as_values(grid.mdp, V))
-    weights = _arrow_weights(grid, policy, V, all_optimal, atol)
+    if actions is not None:
+        if policy is not None or all_optimal:
+            raise ValueError("pass one of policy, all_optimal=True and actions; got more")
+        actions = np.asarray(actions, dtype=bool)
+        expected = (grid.mdp.n_states, grid.mdp.n_actions)
+        if actions.shape != expected:
+            raise ValueError(f"actions must be a boolean (S, A) = {expected} mask; got shape "
+                             f"{actions.shape}")
+        weights: np.ndarray | None = actions.astype(np.float64)
+    else:
+        weights = _arrow_weights(grid, policy, V, all_optimal, atol)
     if annotate is None:
         annotate = W <= 12 and H <= 12
     ax = _new_axes(ax, _figsize(H, W))
@@ -178,9 +232,11 @@ def values(grid, V, policy=None, *, all_optimal=False, atol=1e-6, annotate=None,
     shown = np.where(walls | cliffs | terminal, np.nan, shown)
     if np.isnan(shown).all():
         shown = np.where(walls | cliffs, np.nan, V.reshape(H, W).astype(np.float64))
-    image = ax.imshow(shown, cmap=cmap, origin="upper", interpolation="nearest", zorder=1)
-    # a wide grid leaves its (equal-aspect) axes shorter than the space it was given
-    ax.figure.colorbar(image, ax=ax, label="V(s)", shrink=float(np.clip(1.3 * H / W, 0.5, 0.85)))
+    image = ax.imshow(shown, cmap=cmap, origin="upper", interpolation="nearest", zorder=1,
+                      vmin=vmin, vmax=vmax)
+    if colorbar:  # a wide grid leaves its (equal-aspect) axes shorter than the space it got
+        ax.figure.colorbar(image, ax=ax, label="V(s)",
+                           shrink=float(np.clip(1.3 * H / W, 0.5, 0.85)))
     _grid_axes(ax, H, W)
     _mark_cells(ax, cells, walls, cliffs, terminal)
     has_arrows = weights is not None
@@ -197,7 +253,7 @@ def values(grid, V, policy=None, *, all_optimal=False, atol=1e-6, annotate=None,
                 ax.text(c, r - 0.34 if has_arrows else r, format(shown[r, c], fmt),
                         ha="center", va="center", fontsize="small" if has_arrows else "medium",
                         color="white" if dark else "black", zorder=4)
-    if has_arrows:
+    if weights is not None:
         arrows = _draw_arrows(ax, grid, weights, walls | cliffs | terminal, color="white",
                               offset=0.1 if annotate else 0.0)
         if arrows is not None:
@@ -212,8 +268,10 @@ def values(grid, V, policy=None, *, all_optimal=False, atol=1e-6, annotate=None,
     return ax
 
 
-def _value_format(V):
+def _value_format(V: np.ndarray) -> str:
     finite = np.abs(V[np.isfinite(V)])
+    if finite.size and np.allclose(finite, np.round(finite), rtol=0, atol=1e-9):
+        return ".0f"  # integer values (step counts): no ".00"
     big = finite.max() if finite.size else 1.0
     if big >= 1000:
         return ".0f"
@@ -224,7 +282,8 @@ def _value_format(V):
     return ".3f"
 
 
-def policy(grid, policy, *, title=None, ax=None):
+def policy(grid: GridWorld, policy: ArrayLike, *, title: str | None = None,
+           ax: Axes | None = None) -> Axes:
     r"""Arrows of a policy on a grid world, without values.
 
     Parameters
@@ -251,7 +310,7 @@ def policy(grid, policy, *, title=None, ax=None):
     9
     """
     H, W, cells, walls, cliffs, terminal = _grid_info(grid)
-    weights = _arrow_weights(grid, policy, None, False, 0.0)
+    weights = np.asarray(val.as_policy_matrix(grid.mdp, policy))
     ax = _new_axes(ax, _figsize(H, W))
     ax.set_facecolor("0.96")
     _grid_axes(ax, H, W)

@@ -2,13 +2,21 @@ r"""Language MDPs: the most likely sentences of a policy."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._common import (_new_axes)
+from .._typing import ArrayLike
+from ._common import _new_axes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from ..language import LanguageMDP
 
 
-def sequence_distribution(language_mdp, policy, k=10, *, title=None, ax=None):
+def sequence_distribution(language_mdp: LanguageMDP, policy: ArrayLike, k: int = 10, *,
+                          title: str | None = None, ax: Axes | None = None) -> Axes:
     r"""Horizontal bar chart of the ``k`` most likely complete sequences under a policy.
 
     Parameters

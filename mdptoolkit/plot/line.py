@@ -3,15 +3,23 @@ stake)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike
 from ..operators import optimal_actions
-from ._common import (_integer_ticks)
+from ._common import _integer_ticks, _legend_below
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from ..envs import Environment
+    from ..mdp import MDP
 
 
-def _action_axis(env, mdp):
+def _action_axis(env: object, mdp: Any) -> tuple[np.ndarray, str]:
     """(values of each action index, axis label) for the policy panel."""
     A = mdp.n_actions
     kind = type(env).__name__
@@ -22,8 +30,9 @@ def _action_axis(env, mdp):
     return np.arange(A), "action"
 
 
-def line(env_or_mdp, V, policy=None, *, all_optimal=False, atol=1e-6, policy_ax=None,
-         title=None, ax=None):
+def line(env_or_mdp: Environment | MDP, V: ArrayLike, policy: ArrayLike | None = None, *,
+         all_optimal: bool = False, atol: float = 1e-6, policy_ax: Axes | None = None,
+         title: str | None = None, ax: Axes | None = None) -> Axes:
     r"""Values over states and the policy, in the style of Sutton & Barto's Figure 4.3.
 
     Parameters
@@ -37,8 +46,10 @@ def line(env_or_mdp, V, policy=None, *, all_optimal=False, atol=1e-6, policy_ax=
         Deterministic (S,) or stochastic (S, A) (its most likely action is drawn), drawn as a
         step line on a second panel.
     all_optimal : bool, default False
-        Also mark, as dots, every action optimal with respect to ``V`` (ties within ``atol``):
-        the gambler's problem has many optimal stakes.
+        Mark, as dots, every action optimal with respect to ``V`` (ties within ``atol``), as
+        in Sutton & Barto's Figure 4.3: the gambler's problem has many optimal stakes. A
+        ``policy`` given too is then drawn as crosses (one choice among the tied ones), not as
+        a line jumping between them.
     atol : float, default 1e-6
     policy_ax : matplotlib.axes.Axes, optional
         Where to draw the policy. Default: a second panel below when ``ax`` is None, else a
@@ -73,7 +84,8 @@ def line(env_or_mdp, V, policy=None, *, all_optimal=False, atol=1e-6, policy_ax=
     kind = type(env_or_mdp).__name__
     xlabel = "capital" if kind == "GamblersProblem" else "state"
     if kind == "JacksCarRental":
-        xlabel = f"state = cars at 1 · {env_or_mdp.max_cars + 1} + cars at 2"
+        columns = getattr(env_or_mdp, "max_cars") + 1
+        xlabel = f"state = cars at 1 · {columns} + cars at 2"
     wants_policy = policy is not None or all_optimal
     if ax is None:
         import matplotlib.pyplot as plt
@@ -99,23 +111,29 @@ def line(env_or_mdp, V, policy=None, *, all_optimal=False, atol=1e-6, policy_ax=
             ax.set_xticks(states, list(mdp.state_names))
         return ax
     twin = policy_ax is None
-    if twin:
+    if policy_ax is None:
         policy_ax = ax.twinx()
     action_values, action_label = _action_axis(env_or_mdp, mdp)
     if all_optimal:
-
         best = optimal_actions(mdp, V, atol=atol) & ~terminal[:, None]
         s, a = np.nonzero(best)
-        policy_ax.scatter(s, action_values[a], s=6, color="0.55", zorder=1,
-                          label=f"all optimal {action_label}s")
+        policy_ax.scatter(s, action_values[a], s=18 if S <= 150 else 6, color="C0", zorder=2,
+                          label=f"every optimal {action_label} (ties within {atol:g})")
     if policy is not None:
         pi = np.asarray(val.as_policy_matrix(mdp, policy))
         chosen = action_values[np.argmax(pi, axis=1)].astype(np.float64)
         deterministic = np.ndim(policy) == 1
-        policy_ax.step(states, np.where(terminal, np.nan, chosen), where="mid", color="C1",
-                       linewidth=1.5, zorder=2, marker="o" if S <= 30 else None, markersize=4,
-                       label="policy" if deterministic else "most likely action")
-    policy_ax.set_ylabel(action_label)
+        label = "policy" if deterministic else "most likely action"
+        chosen = np.where(terminal, np.nan, chosen)
+        if all_optimal:  # one of the tied choices: marks, not a line jumping between them
+            policy_ax.plot(states, chosen, linestyle="none", marker="x", markersize=4,
+                           color="C1", zorder=3, label=f"the {label}'s choice")
+        else:
+            policy_ax.step(states, chosen, where="mid", color="C1", linewidth=1.5, zorder=2,
+                           marker="o" if S <= 30 else None, markersize=4, label=label)
+    stochastic = policy is not None and np.ndim(policy) == 2
+    policy_ax.set_ylabel(f"most likely {action_label}" if stochastic and not all_optimal
+                         else action_label)
     for a_ in (ax, policy_ax):
         _integer_ticks(a_.xaxis)
     if mdp.state_names and S <= 12 and kind not in ("GamblersProblem", "JacksCarRental"):
@@ -130,10 +148,14 @@ def line(env_or_mdp, V, policy=None, *, all_optimal=False, atol=1e-6, policy_ax=
     else:
         ax.set_xlabel(xlabel)
     if all_optimal or twin:
-        handles, labels = [], []
+        handles: list[Any] = []
+        labels: list[str] = []
         for a_ in ((ax, policy_ax) if twin else (policy_ax,)):
             h, l_ = a_.get_legend_handles_labels()
             handles += h
             labels += l_
-        policy_ax.legend(handles, labels, loc="best", fontsize="small")
+        if twin:
+            policy_ax.legend(handles, labels, loc="best", fontsize="small")
+        else:
+            _legend_below(policy_ax, handles, labels, ncol=2)
     return ax
