@@ -204,7 +204,7 @@ def test_preference_optimization_errors():
     with pytest.raises(mt.MDPValidationError, match=r"loss_type must be one of 'sigmoid', 'ipo', "
                                                     r"'hinge', 'robust'; got 'kto'"):
         run(lm, prefs, loss_type="kto")
-    with pytest.raises(mt.MDPValidationError, match=r"beta must be > 0; got 0"):
+    with pytest.raises(mt.MDPValidationError, match=r"beta must be finite and > 0; got 0"):
         run(lm, prefs, beta=0.0)
     with pytest.raises(mt.MDPValidationError,
                        match=r"label_smoothing must be in \[0, 0.5\); got 0.5"):
@@ -218,7 +218,7 @@ def test_preference_optimization_errors():
     with pytest.raises(mt.MDPValidationError,
                        match=r"label_smoothing must be 0 for loss_type='ipo'"):
         run(lm, prefs, loss_type="ipo", label_smoothing=0.1)
-    with pytest.raises(mt.MDPValidationError, match=r"lr must be > 0; got -1"):
+    with pytest.raises(mt.MDPValidationError, match=r"lr must be finite and > 0; got -1"):
         run(lm, prefs, lr=-1.0)
     with pytest.raises(mt.MDPValidationError, match=r"iterations must be >= 0; got -1"):
         run(lm, prefs, iterations=-1)
@@ -226,7 +226,9 @@ def test_preference_optimization_errors():
                                                     r"n_sequences = 3; got 3 at rejected\[1\]"):
         run(lm, mt.rlhf.Preferences([1, 1], [2, 3]))
     features = np.zeros((2, 3, 1))
-    with pytest.raises(mt.MDPValidationError, match=r"param must be None or a TabularSoftmax"):
+    # a wrong kind of object is a TypeError (STYLE.md, Errors), not a bad value
+    with pytest.raises(TypeError, match=r"param must be None or a TabularSoftmax \(the exact "
+                                        r"path gradient is tabular\); got LogLinear"):
         run(lm, prefs, param=mt.LogLinear(features))
     with pytest.raises(mt.MDPValidationError, match=r"prefs must have a positive total weight"):
         run(lm, mt.rlhf.Preferences([1], [2], weights=[0.0]))

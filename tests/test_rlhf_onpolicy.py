@@ -324,7 +324,7 @@ BAD = [
      "baseline must be one of 'none', 'exact'; got 'mean'"),
     (mt.rlhf.rloo, dict(lr=1.0, steps=1, num_generations=1), "num_generations must be >= 2"),
     (mt.rlhf.rloo, dict(lr=np.inf, steps=1), "lr must be finite and > 0; got inf"),
-    (mt.rlhf.grpo, dict(lr=1.0, steps=1, epsilon=1.5), "epsilon must be finite and > 0 and < 1"),
+    (mt.rlhf.grpo, dict(lr=1.0, steps=1, epsilon=1.5), r"epsilon must be in \(0, 1\); got 1.5"),
     (mt.rlhf.grpo, dict(lr=1.0, steps=1, scale_rewards="batch"),
      "scale_rewards must be one of 'group', 'none'; got 'batch'"),
     (mt.rlhf.grpo, dict(lr=1.0, steps=1, loss_type="bnpo"),
@@ -332,12 +332,12 @@ BAD = [
     (mt.rlhf.grpo, dict(lr=1.0, steps=1, num_iterations=0), "num_iterations must be >= 1"),
     (mt.rlhf.ppo, dict(lr=1.0, steps=1, kl_estimator="k2"),
      "kl_estimator must be one of 'k1', 'k3'; got 'k2'"),
-    (mt.rlhf.ppo, dict(lr=1.0, steps=1, lam=1.5), "lam must be finite and >= 0 and <= 1"),
-    (mt.rlhf.ppo, dict(lr=1.0, steps=1, gamma=-0.5), "gamma must be finite and >= 0 and <= 1"),
+    (mt.rlhf.ppo, dict(lr=1.0, steps=1, lam=1.5), r"lam must be in \[0, 1\]; got 1.5"),
+    (mt.rlhf.ppo, dict(lr=1.0, steps=1, gamma=-0.5), r"gamma must be in \[0, 1\]; got -0.5"),
     (mt.rlhf.ppo, dict(lr=1.0, steps=1, cliprange=0.0), "cliprange must be finite and > 0"),
     (mt.rlhf.ppo, dict(lr=1.0, steps=1, kl_coef=-1.0), "kl_coef must be finite and >= 0"),
     (mt.rlhf.ppo, dict(lr=1.0, steps=1, num_ppo_epochs=0), "num_ppo_epochs must be >= 1"),
-    (mt.rlhf.ppo, dict(lr=1.0, steps=1, vf_lr=2.0), "vf_lr must be finite and >= 0 and <= 1"),
+    (mt.rlhf.ppo, dict(lr=1.0, steps=1, vf_lr=2.0), r"vf_lr must be in \[0, 1\]; got 2.0"),
     (mt.rlhf.ppo, dict(lr=1.0, steps=1, cliprange_value=-1.0),
      "cliprange_value must be finite and > 0"),
     (mt.rlhf.gradient_estimates, dict(theta=np.zeros((8, 3)), n=1, estimator="ppo"),
@@ -395,3 +395,14 @@ def test_public_functions_have_complete_docstrings_and_keyword_only_options(func
     parameters = list(inspect.signature(function).parameters.values())
     assert parameters[0].name == "lm"
     assert all(p.kind is p.KEYWORD_ONLY for p in parameters[2 if function in PUBLIC[4:] else 1:])
+
+
+@pytest.mark.parametrize("name", ["rloo", "grpo_kl_iterations", "ppo"])
+def test_policy_updated_on_visited_rows_equals_the_softmax_of_theta(name, toy):
+    # the loop recomputes the policy only on the rows a step touched; the result must still be
+    # the masked softmax of the final logits, everywhere
+    run = RUNS[name](toy, 0)
+    pi, _ = _Model(toy).policy(run.theta)
+    np.testing.assert_allclose(run.policy, pi, rtol=0, atol=1e-15)
+    assert mt.rlhf.measure(toy, pi, 0.1)[1] == pytest.approx(run.history["reward"][-1],
+                                                             abs=1e-12)

@@ -162,9 +162,9 @@ def test_path_gradient_equals_brute_force(seed):
 
 def test_objective_errors():
     lm = tiny_lm(0)
-    with pytest.raises(mt.MDPValidationError, match=r"beta must be > 0; got 0"):
+    with pytest.raises(mt.MDPValidationError, match=r"beta must be finite and > 0; got 0"):
         mt.rlhf.optimal_policy(lm, 0.0)
-    with pytest.raises(mt.MDPValidationError, match=r"beta must be >= 0; got -1"):
+    with pytest.raises(mt.MDPValidationError, match=r"beta must be finite and >= 0; got -1"):
         mt.rlhf.measure(lm, lm.reference_policy, -1.0)
     with pytest.raises(mt.MDPValidationError, match=r"reward must have shape \(7,\)"):
         mt.rlhf.optimal_policy(lm, 1.0, reward=np.zeros(3))
@@ -321,7 +321,7 @@ def test_fit_reward_model_errors():
                                                     r"n_sequences = 7; got 9 at chosen\[1\]"):
         mt.rlhf.fit_reward_model(lm, prefs)
     good = mt.rlhf.Preferences([1], [2])
-    with pytest.raises(mt.MDPValidationError, match=r"l2 must be >= 0; got -1"):
+    with pytest.raises(mt.MDPValidationError, match=r"l2 must be finite and >= 0; got -1"):
         mt.rlhf.fit_reward_model(lm, good, l2=-1.0)
     with pytest.raises(mt.MDPValidationError, match=r"max_iter must be >= 0; got -2"):
         mt.rlhf.fit_reward_model(lm, good, max_iter=-2)

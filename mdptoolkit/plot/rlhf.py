@@ -3,15 +3,23 @@ r"""RL fine-tuning: the reward–KL frontier and reward over-optimization curves
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._typing import ArrayLike
 from ..rlhf.objective import Meter, optimal_policy
 from ..rlhf.overoptimization import gao_bon, gao_rl
 from ._common import _new_axes
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
-def _named(results, labels):
+    from ..language import LanguageMDP
+    from ..rlhf import OveroptimizationResult
+
+
+def _named(results: Any, labels: Sequence[str] | None) -> list[tuple[str, Any]]:
     """[(label, result)] from None, one result, a sequence or a mapping label -> result."""
     if results is None:
         return []
@@ -31,7 +39,9 @@ def _named(results, labels):
     return pairs
 
 
-def reward_kl_frontier(lm, results=None, *, betas=None, reward=None, labels=None, ax=None):
+def reward_kl_frontier(lm: LanguageMDP, results: Any = None, *, betas: ArrayLike | None = None,
+                       reward: ArrayLike | None = None, labels: Sequence[str] | None = None,
+                       ax: Axes | None = None) -> Axes:
     r"""Expected reward against :math:`\mathrm{KL}(p_\pi \| p_{ref})`: the exact Gibbs frontier
     and where methods get to.
 
@@ -114,7 +124,8 @@ def reward_kl_frontier(lm, results=None, *, betas=None, reward=None, labels=None
     return ax
 
 
-def overoptimization(result, *, fits=True, ax=None):
+def overoptimization(result: OveroptimizationResult, *, fits: bool = True,
+                     ax: Axes | None = None) -> Axes:
     r"""Gold and proxy reward against :math:`d = \sqrt{\mathrm{KL}}`, after Gao et al. (2022).
 
     Parameters

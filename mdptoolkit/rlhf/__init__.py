@@ -1,4 +1,5 @@
-r"""RL fine-tuning of language models, computed exactly on a :class:`~mdptoolkit.language.LanguageMDP`.
+r"""RL fine-tuning of language models, computed exactly on a
+:class:`~mdptoolkit.language.LanguageMDP`.
 
 The language MDP seen one sequence at a time: ``lm.sequences`` (the N complete sequences,
 index i), ``lm.rewards`` (N,) (the gold reward :math:`r(y)`) and

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._typing import FloatArray, IntArray
+from ..language import LanguageMDP
+
 __all__ = []
 
 
@@ -59,19 +62,19 @@ class Batch:
     index: np.ndarray
 
     @property
-    def n(self):
+    def n(self) -> int:
         return self.states.shape[0]
 
-    def token_values(self, table):
+    def token_values(self, table: FloatArray) -> FloatArray:
         """``table[s_t, a_t]`` at every position, 0 at padding: (n, L)."""
         return np.where(self.mask, table[self.states, self.actions], 0.0)
 
-    def sequence_sums(self, table):
+    def sequence_sums(self, table: FloatArray) -> FloatArray:
         """:math:`\\sum_t` ``table[s_t, a_t]`` over each sequence's tokens: (n,)."""
         return self.token_values(table).sum(axis=1)
 
 
-def sample_batch(lm, pi, n, rng):
+def sample_batch(lm: LanguageMDP, pi: FloatArray, n: int, rng: np.random.Generator) -> Batch:
     r"""Draw n sequences from the (S, A) policy ``pi``, vectorized over the batch.
 
     One pass per token position: the active sequences draw their next action by inverse CDF
@@ -122,11 +125,11 @@ class Rows:
         self.actions = batch.actions
         self.mask = batch.mask
 
-    def token_values(self, rows_table):
+    def token_values(self, rows_table: FloatArray) -> FloatArray:
         """``rows_table[local, a_t]`` (a (k, A) table over ``u``), 0 at padding: (n, L)."""
         return np.where(self.mask, rows_table[self.local, self.actions], 0.0)
 
-    def score_sum(self, pi_rows, weights):
+    def score_sum(self, pi_rows: FloatArray, weights: FloatArray) -> FloatArray:
         """:func:`score_sum` restricted to the visited rows: (k, A), row j for state u[j]."""
         k, A = pi_rows.shape
         m = self.mask
@@ -136,7 +139,8 @@ class Rows:
         return count - pi_rows * np.bincount(s, w, minlength=k)[:, None]
 
 
-def score_sum(pi, batch, weights, *, groups=None, n_groups=1):
+def score_sum(pi: FloatArray, batch: Batch, weights: FloatArray, *,
+              groups: IntArray | None = None, n_groups: int = 1) -> FloatArray:
     r""":math:`\sum_t w_t \nabla_\theta \log\pi_\theta(a_t|s_t)` for tabular softmax logits.
 
     Parameters
@@ -163,7 +167,6 @@ def score_sum(pi, batch, weights, *, groups=None, n_groups=1):
         count = np.bincount(s * A + a, w, minlength=S * A).reshape(S, A)
         return count - pi * np.bincount(s, w, minlength=S)[:, None]
     g = np.broadcast_to(groups[:, None], m.shape)[m]
-    count = np.bincount((g * S + s) * A + a, w, minlength=n_groups * S * A)
-    count = count.reshape(n_groups, S, A)
-    return count - pi[None] * np.bincount(g * S + s, w, minlength=n_groups * S).reshape(
-        n_groups, S, 1)
+    counts = np.bincount((g * S + s) * A + a, w, minlength=n_groups * S * A)
+    mass = np.bincount(g * S + s, w, minlength=n_groups * S).reshape(n_groups, S, 1)
+    return counts.reshape(n_groups, S, A) - pi[None] * mass

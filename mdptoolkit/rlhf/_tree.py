@@ -18,12 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray
 from ..exceptions import MDPValidationError
 from ..language import LanguageMDP
 
 __all__ = ["Layout", "layout", "check_lm", "as_sequence_array", "sequence_log_probs",
            "reach_probabilities", "sequence_probs", "subtree_totals", "path_gradient",
-           "sequence_rewards", "check_int", "check_real", "dot"]
+           "sequence_rewards", "dot"]
 
 
 class Layout:
@@ -32,15 +33,16 @@ class Layout:
     def __init__(self, lm):
         self.V = V = len(lm.vocab)
         self.L = L = lm.max_len
-        sizes = [V ** j for j in range(L + 1)]
-        self.off = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
+        self.off = off = [0]
+        for j in range(L + 1):   # Python ints: exact, and cheap on every call
+            off.append(off[-1] + V ** j)
         self.n_prefixes = self.off[L]  # o(L): non-terminal states
         self.S = self.n_prefixes + 1
         self.N = self.off[L + 1]  # complete sequences
         self.A = V + 1
 
 
-def check_lm(lm):
+def check_lm(lm: object) -> LanguageMDP:
     """Raise TypeError unless ``lm`` is a LanguageMDP (an MDP is not one)."""
     if not isinstance(lm, LanguageMDP):
         hint = " (build a mt.language.LanguageMDP)" if hasattr(lm, "n_states") else ""
@@ -48,12 +50,12 @@ def check_lm(lm):
     return lm
 
 
-def layout(lm):
+def layout(lm: LanguageMDP) -> Layout:
     """The :class:`Layout` of ``lm`` (checked to be a LanguageMDP)."""
     return Layout(check_lm(lm))
 
 
-def as_sequence_array(lm, values, name):
+def as_sequence_array(lm: LanguageMDP, values: ArrayLike, name: str) -> FloatArray:
     """A fresh finite float array (N,) by sequence index (e.g. a reward), read-only."""
     N = layout(lm).N
     array = val.as_float_array(values, name)
@@ -63,7 +65,7 @@ def as_sequence_array(lm, values, name):
     return val.freeze(array)
 
 
-def sequence_log_probs(lm, log_pi):
+def sequence_log_probs(lm: LanguageMDP, log_pi: FloatArray) -> FloatArray:
     r""":math:`\log p_\pi(y)` for every sequence index, from an (S, A) array of :math:`\log\pi`.
 
     The log-probabilities are summed along each path, eos included for sequences shorter than
@@ -90,7 +92,7 @@ def sequence_log_probs(lm, log_pi):
     return out
 
 
-def reach_probabilities(lm, pi):
+def reach_probabilities(lm: LanguageMDP, pi: FloatArray) -> FloatArray:
     r"""Probability of reaching each prefix (indexed like states, shape (S - 1,)) under ``pi``:
     the (undiscounted) occupancy :math:`d^\pi(s)` of the language MDP, level by level."""
     T = layout(lm)
@@ -103,7 +105,7 @@ def reach_probabilities(lm, pi):
     return reach
 
 
-def sequence_probs(lm, pi):
+def sequence_probs(lm: LanguageMDP, pi: FloatArray) -> FloatArray:
     r""":math:`p_\pi(y)` for every sequence index (N,), from the reach probabilities: the
     reach of y times :math:`\pi(\mathrm{eos} \mid y)` for :math:`|y| < L`, the reach of its
     parent times the last token's probability for :math:`|y| = L`."""
@@ -117,7 +119,7 @@ def sequence_probs(lm, pi):
     return p
 
 
-def subtree_totals(lm, weights):
+def subtree_totals(lm: LanguageMDP, weights: FloatArray) -> FloatArray:
     r"""``T[j]`` = sum of ``weights`` over the sequences that extend sequence j (j included):
     the weight of the sequences whose path passes through prefix j. Bottom-up, one
     reshape-sum per level (the children of j are the contiguous block Vj+1 .. Vj+V)."""
@@ -130,7 +132,7 @@ def subtree_totals(lm, weights):
     return total
 
 
-def path_gradient(lm, pi, weights):
+def path_gradient(lm: LanguageMDP, pi: FloatArray, weights: np.ndarray) -> FloatArray:
     r""":math:`\sum_y w_y \nabla_\theta \log p_\theta(y)` for tabular softmax logits θ.
 
     With :math:`\pi = \mathrm{softmax}(\theta)` row by row, :math:`\nabla_{\theta_{s,a}} \log
@@ -167,7 +169,7 @@ def path_gradient(lm, pi, weights):
     return G
 
 
-def sequence_rewards(lm, reward=None):
+def sequence_rewards(lm: LanguageMDP, reward: ArrayLike | None = None) -> FloatArray:
     r"""The total reward :math:`r(y)` of every complete sequence, by sequence index.
 
     With ``reward=None`` it is the return of y in ``lm.mdp``: ``lm.rewards`` plus every
@@ -189,29 +191,7 @@ def sequence_rewards(lm, reward=None):
     return val.freeze(out)
 
 
-def dot(a, b):
+def dot(a: np.ndarray, b: np.ndarray) -> float:
     """Sum of a * b for 1-D arrays, without BLAS (whose thread start-up costs milliseconds on
     vectors of this size when cores are shared)."""
     return float(np.multiply(a, b).sum())
-
-
-def check_int(value, name, minimum):
-    """An int >= minimum: TypeError for a non-integer, MDPValidationError below the minimum."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
-    if value < minimum:
-        raise MDPValidationError(f"{name} must be >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def check_real(value, name, *, minimum=None, strict=False):
-    """A finite float (>= or > minimum): TypeError for a non-number, MDPValidationError else."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise MDPValidationError(f"{name} must be finite; got {value!r}")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise MDPValidationError(f"{name} must be {'>' if strict else '>='} {minimum:g}; got "
-                                 f"{value!r}")
-    return value

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike
+from ..language import LanguageMDP
 from ..result import FrozenArrays, _describe
 from . import _tree
 
@@ -54,7 +56,7 @@ class BestOfNResult(FrozenArrays):
 
     _arrays = ("probabilities", "policy")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"{type(self).__name__}(n={self.n}, expected_reward={self.expected_reward:.6g}, "
                 f"kl={self.kl:.6g}, kl_bound={self.kl_bound:.6g}, win_rate={self.win_rate:.4g}, "
                 f"probabilities={_describe(self.probabilities)})")
@@ -77,7 +79,8 @@ def _policy_of(lm, q, base_pi):
     return pi
 
 
-def best_of_n(lm, n, *, policy=None, reward=None):
+def best_of_n(lm: LanguageMDP, n: int, *, policy: ArrayLike | None = None,
+              reward: ArrayLike | None = None) -> BestOfNResult:
     r"""The exact distribution of the best of ``n`` independent draws, by reward.
 
     Parameters
@@ -144,7 +147,7 @@ def best_of_n(lm, n, *, policy=None, reward=None):
     True
     """
     lm = _tree.check_lm(lm)
-    n = _tree.check_int(n, "n", 1)
+    n = val.check_int(n, "n", minimum=1)
     base_pi = val.as_policy_matrix(lm.mdp, lm.reference_policy if policy is None else policy)
     r = _tree.sequence_rewards(lm, reward)
     p = _tree.sequence_probs(lm, base_pi)
@@ -170,7 +173,7 @@ def best_of_n(lm, n, *, policy=None, reward=None):
                             0.0)  # log(p_n(y) / p(y)), the same within a group
     q = p * np.exp(log_tilt[group])
     q[p == 0] = 0.0
-    kl = float(max(0.0, mass @ log_tilt))
+    kl = max(0.0, float(mass @ log_tilt))
     win_rate = float(mass @ (F_below + 0.5 * p_group))
     return BestOfNResult(n=n, probabilities=q, policy=_policy_of(lm, q, base_pi),
                          expected_reward=float(q @ r), kl=kl,

@@ -18,15 +18,26 @@ from __future__ import annotations
 
 import time
 import types
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from .. import _validation as val
+from .._typing import ArrayLike, FloatArray
 from ..exceptions import MDPValidationError
 from ..gradient import TabularSoftmax
+from ..language import LanguageMDP
 from ..result import GradientResult
 from . import _tree
 from .objective import Meter
-from .preferences import check_preferences, pair_counts, separability_message, structure
+from .preferences import (
+    Preferences,
+    check_preferences,
+    pair_counts,
+    separability_message,
+    structure,
+)
 
 __all__ = ["preference_optimization", "LOSS_TYPES"]
 
@@ -34,7 +45,8 @@ __all__ = ["preference_optimization", "LOSS_TYPES"]
 LOSS_TYPES = {"sigmoid": "dpo", "ipo": "ipo", "hinge": "hinge", "robust": "robust_dpo"}
 
 
-def margin_loss(loss_type, h, beta, eps):
+def margin_loss(loss_type: str, h: FloatArray, beta: float,
+                eps: float) -> tuple[FloatArray, FloatArray]:
     r"""(loss, d loss / d h) elementwise for margins ``h`` (TRL's DPOTrainer definitions).
 
     Stable forms with one exponential: :math:`\mathrm{softplus}(\mp x) = \max(\mp x, 0) +
@@ -63,7 +75,7 @@ def margin_loss(loss_type, h, beta, eps):
     return loss, slope
 
 
-def default_lr(loss_type, beta, max_len):
+def default_lr(loss_type: str, beta: float, max_len: int) -> float:
     r"""``1 / (c · 2(L + 1))``: c bounds the curvature of the loss in the margin
     (:math:`\beta^2/4` for "sigmoid" and "robust", 2 for "ipo", :math:`\beta^2` for the
     non-smooth "hinge") and :math:`2(L+1)` bounds :math:`\|\nabla_\theta \log p_\theta(y)\|^2`
@@ -73,11 +85,9 @@ def default_lr(loss_type, beta, max_len):
 
 
 def _check_options(loss_type, beta, label_smoothing, lr, iterations, tol):
-    if not isinstance(loss_type, str) or loss_type not in LOSS_TYPES:
-        valid = ", ".join(repr(name) for name in LOSS_TYPES)
-        raise MDPValidationError(f"loss_type must be one of {valid}; got {loss_type!r}")
-    beta = _tree.check_real(beta, "beta", minimum=0.0, strict=True)
-    eps = _tree.check_real(label_smoothing, "label_smoothing")
+    val.check_choice(loss_type, "loss_type", LOSS_TYPES)
+    beta = val.check_real(beta, "beta", low=0.0, low_open=True)
+    eps = val.check_real(label_smoothing, "label_smoothing")
     if not 0.0 <= eps < 0.5:
         extra = (" (the robust loss divides by 1 - 2*label_smoothing)"
                  if loss_type == "robust" else "")
@@ -87,10 +97,10 @@ def _check_options(loss_type, beta, label_smoothing, lr, iterations, tol):
         raise MDPValidationError(f"label_smoothing must be 0 for loss_type={loss_type!r} (it "
                                  f"applies to 'sigmoid' and 'robust' only); got "
                                  f"{label_smoothing!r}")
-    tol = _tree.check_real(tol, "tol", minimum=0.0)
+    tol = val.check_real(tol, "tol", low=0.0)
     if lr is not None:
-        _tree.check_real(lr, "lr", minimum=0.0, strict=True)
-    _tree.check_int(iterations, "iterations", 0)
+        val.check_real(lr, "lr", low=0.0, low_open=True)
+    val.check_int(iterations, "iterations", minimum=0)
     return beta, eps, tol
 
 
@@ -102,8 +112,8 @@ def _param(lm, param, ref):
     if param is None:
         return TabularSoftmax(S, A, allowed=support)
     if not isinstance(param, TabularSoftmax):
-        raise MDPValidationError(f"param must be None or a TabularSoftmax (the exact path "
-                                 f"gradient is tabular); got {type(param).__name__}")
+        raise TypeError(f"param must be None or a TabularSoftmax (the exact path gradient is "
+                        f"tabular); got {type(param).__name__}")
     if param.shape != (S, A):
         raise MDPValidationError(f"param must be for {S} states and {A} actions; got "
                                  f"{param.shape[0]} and {param.shape[1]}")
@@ -143,9 +153,12 @@ def _existence(loss_type, eps, N, counts):
     return None
 
 
-def preference_optimization(lm, prefs, *, loss_type="sigmoid", beta=0.1, label_smoothing=0.0,
-                            param=None, lr=None, iterations=1000, theta0=None, tol=1e-8,
-                            callback=None):
+def preference_optimization(lm: LanguageMDP, prefs: Preferences, *, loss_type: str = "sigmoid",
+                            beta: float = 0.1, label_smoothing: float = 0.0,
+                            param: TabularSoftmax | None = None, lr: float | None = None,
+                            iterations: int = 1000, theta0: ArrayLike | None = None,
+                            tol: float = 1e-8,
+                            callback: Callable[[int, Any], Any] | None = None) -> GradientResult:
     r"""DPO-style preference optimization with exact full-batch gradient steps.
 
     Parameters
@@ -196,26 +209,32 @@ def preference_optimization(lm, prefs, *, loss_type="sigmoid", beta=0.1, label_s
     MDPValidationError
         For an unknown ``loss_type`` (the message lists the valid ones), ``beta <= 0``,
         ``label_smoothing`` outside [0, 0.5) (or non-zero with "ipo"/"hinge"), ``lr <= 0``,
-        a negative ``iterations`` or ``tol``, a parametrization other than TabularSoftmax, an
-        index that is not a sequence of ``lm`` (naming the entry), a compared sequence the
-        reference never produces, or preferences of total weight 0.
+        a negative ``iterations`` or ``tol``, a TabularSoftmax of the wrong shape or allowing
+        actions the reference never takes, an index that is not a sequence of ``lm`` (naming
+        the entry), a compared sequence the reference never produces, or preferences of total
+        weight 0.
     TypeError
-        When ``prefs`` is not a :class:`Preferences`.
+        When ``prefs`` is not a :class:`Preferences`, or ``param`` is neither None nor a
+        :class:`~mdptoolkit.TabularSoftmax`.
 
     Notes
     -----
-    With :math:`h_k = \log\frac{p_\theta(y_w^k)}{p_{ref}(y_w^k)} - \log\frac{p_\theta(y_l^k)}{p_{ref}(y_l^k)}`
+    With :math:`h_k = \log\frac{p_\theta(y_w^k)}{p_{ref}(y_w^k)}
+    - \log\frac{p_\theta(y_l^k)}{p_{ref}(y_l^k)}`
     (log-probabilities summed over the tokens, eos included, no length normalization) the
     loss is :math:`L(\theta) = \sum_k w_k \ell(h_k) / \sum_k w_k` with
 
     .. math::
 
-        \ell_{\text{sigmoid}} &= -(1-\varepsilon)\log\sigma(\beta h) - \varepsilon\log\sigma(-\beta h) \\
+        \ell_{\text{sigmoid}} &= -(1-\varepsilon)\log\sigma(\beta h)
+                                 - \varepsilon\log\sigma(-\beta h) \\
         \ell_{\text{ipo}} &= \bigl(h - \tfrac{1}{2\beta}\bigr)^2 \\
         \ell_{\text{hinge}} &= \max(0,\, 1 - \beta h) \\
-        \ell_{\text{robust}} &= \frac{-(1-\varepsilon)\log\sigma(\beta h) + \varepsilon\log\sigma(-\beta h)}{1 - 2\varepsilon}
+        \ell_{\text{robust}} &= \frac{-(1-\varepsilon)\log\sigma(\beta h)
+                                 + \varepsilon\log\sigma(-\beta h)}{1 - 2\varepsilon}
 
-    The gradient :math:`\sum_k w_k \ell'(h_k)(\nabla\log p_\theta(y_w^k) - \nabla\log p_\theta(y_l^k))`
+    The gradient
+    :math:`\sum_k w_k \ell'(h_k)(\nabla\log p_\theta(y_w^k) - \nabla\log p_\theta(y_l^k))`
     is aggregated per sequence (``np.bincount``) and computed in one pass over the tree.
     Each loss is convex in h. Known optima for i beating j k times and losing m times:
     DPO :math:`h = \log(k/m)/\beta`; with label smoothing on one-sided data
@@ -278,7 +297,7 @@ def preference_optimization(lm, prefs, *, loss_type="sigmoid", beta=0.1, label_s
     # the loss depends on (chosen, rejected) only: aggregate repeated comparisons
     weights = prefs.weight_array()
     keys, inverse = np.unique(prefs.chosen * N + prefs.rejected, return_inverse=True)
-    w = np.bincount(inverse, weights=weights, minlength=keys.size)
+    w = np.asarray(np.bincount(inverse, weights=weights, minlength=keys.size), dtype=np.float64)
     total = float(w.sum())
     if not total > 0:
         raise MDPValidationError(f"prefs must have a positive total weight; got {total:g} "
@@ -293,8 +312,8 @@ def preference_optimization(lm, prefs, *, loss_type="sigmoid", beta=0.1, label_s
         theta = param.check(theta0).copy()
     meter = Meter(lm, beta)
     optimum = meter.optimum
-    hist = {name: [] for name in ("loss", "margin", "J", "gap", "reward", "kl", "grad_norm",
-                                  "elapsed")}
+    names = ("loss", "margin", "J", "gap", "reward", "kl", "grad_norm", "elapsed")
+    hist: dict[str, list[float]] = {name: [] for name in names}
     start = time.perf_counter()
     converged = by_callback = False
     k = 0
@@ -308,7 +327,7 @@ def preference_optimization(lm, prefs, *, loss_type="sigmoid", beta=0.1, label_s
         weights_seq = np.bincount(cw, coef, minlength=N) - np.bincount(rw, coef, minlength=N)
         grad = _tree.path_gradient(lm, pi, weights_seq)
         grad[~param.allowed] = 0.0
-        grad_norm = float(np.linalg.norm(grad))
+        grad_norm = float(np.sqrt(np.multiply(grad, grad).sum()))   # no BLAS: see _tree.dot
         J, reward, divergence = meter(pi)
         for name, value in (("loss", _tree.dot(w, loss)), ("margin", _tree.dot(w, h)), ("J", J),
                             ("gap", optimum - J), ("reward", reward), ("kl", divergence),

@@ -18,11 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray, Seed
 from ..exceptions import MDPValidationError
+from ..language import LanguageMDP
 from ._sampling import sample_batch, score_sum
 from .grpo import group_advantages, token_normalizer
-from .onpolicy import (_check_choice, _check_int, _check_real, _Model, kl_shaped_scores,
-                       leave_one_out)
+from .onpolicy import _Model, kl_shaped_scores, leave_one_out
 
 __all__ = ["gradient_estimates", "kl_estimates"]
 
@@ -31,8 +32,9 @@ KL_ESTIMATORS = ("k1", "k2", "k3")
 CHUNK_ENTRIES = 1 << 22  #: about 32 MB of float64 per working array
 
 
-def gradient_estimates(lm, theta, *, estimator="reinforce", num_generations=4, n, beta=0.0,
-                       seed=None):
+def gradient_estimates(lm: LanguageMDP, theta: ArrayLike, *, estimator: str = "reinforce",
+                       num_generations: int = 4, n: int, beta: float = 0.0,
+                       seed: Seed = None) -> FloatArray:
     r"""Estimates of :math:`\nabla J_\beta(\theta)` from n independent groups of sequences.
 
     For tabular softmax logits :math:`\theta` (S, A) — the parametrization every method of
@@ -137,10 +139,11 @@ def gradient_estimates(lm, theta, *, estimator="reinforce", num_generations=4, n
     ((20000, 12), True)
     """
     model = _Model(lm)
-    estimator = _check_choice(estimator, "estimator", GRADIENT_ESTIMATORS)
-    G = _check_int(num_generations, "num_generations", low=1 if estimator == "reinforce" else 2)
-    n = _check_int(n, "n", low=1)
-    beta = _check_real(beta, "beta", low=0.0)
+    estimator = val.check_choice(estimator, "estimator", GRADIENT_ESTIMATORS)
+    G = val.check_int(num_generations, "num_generations",
+                      minimum=1 if estimator == "reinforce" else 2)
+    n = val.check_int(n, "n", minimum=1)
+    beta = val.check_real(beta, "beta", low=0.0)
     theta = model.check_theta(theta)
     rng = val.default_rng(seed)
     pi, log_pi = model.policy(theta)
@@ -173,7 +176,8 @@ def _token_weights(model, batch, log_pi, estimator, beta, m, G):
     return adv * token_normalizer(batch, loss_type, G, model.lm.max_len) * batch.mask
 
 
-def kl_estimates(lm, policy, *, estimator="k1", n, seed=None):
+def kl_estimates(lm: LanguageMDP, policy: ArrayLike, *, estimator: str = "k1", n: int,
+                 seed: Seed = None) -> FloatArray:
     r"""Per-sequence Monte Carlo estimates of :math:`\mathrm{KL}(p_\pi \,\|\, p_{ref})`.
 
     Draws n sequences from ``policy`` and sums over each one's tokens (eos included) one of
@@ -242,8 +246,8 @@ def kl_estimates(lm, policy, *, estimator="k1", n, seed=None):
     (True, True)
     """
     model = _Model(lm)
-    estimator = _check_choice(estimator, "estimator", KL_ESTIMATORS)
-    n = _check_int(n, "n", low=1)
+    estimator = val.check_choice(estimator, "estimator", KL_ESTIMATORS)
+    n = val.check_int(n, "n", minimum=1)
     pi = val.as_policy_matrix(model.lm.mdp, policy)
     leak = (pi > 0) & ~model.allowed
     leak[model.lm.terminal_state] = False

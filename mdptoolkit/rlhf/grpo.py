@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._sampling import Rows, sample_batch
-from .onpolicy import _check_choice, _check_int, _check_real, train
+from .. import _validation as val
+from .._typing import BoolArray, FloatArray, Seed
+from ..language import LanguageMDP
+from ..result import GradientResult
+from ._sampling import Batch, Rows, sample_batch
+from .onpolicy import train
 
 __all__ = ["grpo"]
 
@@ -24,7 +28,7 @@ LOSS_TYPES = ("grpo", "dr_grpo")
 SCALE_REWARDS = ("group", "none")
 
 
-def group_advantages(r, scale_rewards):
+def group_advantages(r: FloatArray, scale_rewards: str) -> FloatArray:
     r"""GRPO advantages over the last axis: :math:`(r - \bar r)/(\mathrm{std}(r) + 10^{-4})`
     (unbiased std, ddof = 1, as ``torch.std``), or :math:`r - \bar r` with ``"none"``."""
     adv = r - r.mean(axis=-1, keepdims=True)
@@ -33,7 +37,7 @@ def group_advantages(r, scale_rewards):
     return adv
 
 
-def token_normalizer(batch, loss_type, G, max_len):
+def token_normalizer(batch: Batch, loss_type: str, G: int, max_len: int) -> FloatArray:
     r"""Per-sequence factor (n, 1) turning token terms into the loss: ``"grpo"`` averages each
     sequence's tokens, then the group (:math:`1/(G |o_i|)`); ``"dr_grpo"`` sums all tokens over
     the constant :math:`G \cdot L` (TRL: ``batch size * max_completion_length``)."""
@@ -42,7 +46,9 @@ def token_normalizer(batch, loss_type, G, max_len):
     return np.full((batch.n, 1), 1.0 / (G * max_len))
 
 
-def surrogate_weights(adv, log_pi_tok, old_log_pi_tok, logref_tok, epsilon, beta):
+def surrogate_weights(adv: FloatArray, log_pi_tok: FloatArray, old_log_pi_tok: FloatArray,
+                      logref_tok: FloatArray, epsilon: float,
+                      beta: float) -> tuple[FloatArray, BoolArray]:
     r"""Per-token ascent weights :math:`c_t` of :math:`-\text{loss} = \sum_t c_t \nabla\log\pi`
     (before normalization), and the clipped mask.
 
@@ -60,8 +66,9 @@ def surrogate_weights(adv, log_pi_tok, old_log_pi_tok, logref_tok, epsilon, beta
     return c, clipped
 
 
-def grpo(lm, *, num_generations=8, beta=0.0, epsilon=0.2, scale_rewards="group",
-         loss_type="grpo", num_iterations=1, lr, steps, seed=None):
+def grpo(lm: LanguageMDP, *, num_generations: int = 8, beta: float = 0.0, epsilon: float = 0.2,
+         scale_rewards: str = "group", loss_type: str = "grpo", num_iterations: int = 1,
+         lr: float, steps: int, seed: Seed = None) -> GradientResult:
     r"""GRPO (or Dr. GRPO) on a language MDP, from the reference.
 
     Each step samples a group of G = ``num_generations`` sequences from the current policy,
@@ -120,7 +127,7 @@ def grpo(lm, *, num_generations=8, beta=0.0, epsilon=0.2, scale_rewards="group",
     --------
     mdptoolkit.rlhf.rloo : the unbiased leave-one-out estimate.
     mdptoolkit.rlhf.gradient_estimates : GRPO's first-iteration direction, against the exact
-    gradient.
+        gradient.
 
     Notes
     -----
@@ -186,13 +193,14 @@ def grpo(lm, *, num_generations=8, beta=0.0, epsilon=0.2, scale_rewards="group",
     >>> bool(dr.gap < 0.5 * dr.history["gap"][0])
     True
     """
-    G = _check_int(num_generations, "num_generations", low=2)
-    beta = _check_real(beta, "beta", low=0.0)
-    epsilon = _check_real(epsilon, "epsilon", low=0.0, high=1.0, low_open=True, high_open=True)
-    scale_rewards = _check_choice(scale_rewards, "scale_rewards", SCALE_REWARDS)
-    loss_type = _check_choice(loss_type, "loss_type", LOSS_TYPES)
-    mu = _check_int(num_iterations, "num_iterations", low=1)
-    lr = _check_real(lr, "lr", low=0.0, low_open=True)
+    G = val.check_int(num_generations, "num_generations", minimum=2)
+    beta = val.check_real(beta, "beta", low=0.0)
+    epsilon = val.check_real(epsilon, "epsilon", low=0.0, high=1.0, low_open=True,
+                             high_open=True)
+    scale_rewards = val.check_choice(scale_rewards, "scale_rewards", SCALE_REWARDS)
+    loss_type = val.check_choice(loss_type, "loss_type", LOSS_TYPES)
+    mu = val.check_int(num_iterations, "num_iterations", minimum=1)
+    lr = val.check_real(lr, "lr", low=0.0, low_open=True)
 
     def step(model, theta, pi, log_pi, J, rng, state):
         batch = sample_batch(model.lm, pi, G, rng)
@@ -212,6 +220,6 @@ def grpo(lm, *, num_generations=8, beta=0.0, epsilon=0.2, scale_rewards="group",
             clipped_tokens += np.count_nonzero(clipped & batch.mask)
             theta[rows.u] += lr * rows.score_sum(pi_u, c * norm)
         return theta, {"sample_reward": float(r.mean()),
-                       "clip_fraction": clipped_tokens / (mu * batch.n_tokens.sum())}
+                       "clip_fraction": clipped_tokens / (mu * batch.n_tokens.sum())}, rows.u
 
     return train(lm, method=loss_type, beta=beta, lr=lr, steps=steps, seed=seed, step=step)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray
+from ..language import LanguageMDP
 from . import _tree
 
 __all__ = ["kl", "optimal_policy", "measure", "optimum"]
@@ -31,10 +33,6 @@ __all__ = ["kl", "optimal_policy", "measure", "optimum"]
 def _log(x):
     with np.errstate(divide="ignore"):
         return np.log(x)
-
-
-def _check_beta(beta, *, allow_zero):
-    return _tree.check_real(beta, "beta", minimum=0.0, strict=not allow_zero)
 
 
 def _token_kl(lm, pi, logref):
@@ -56,14 +54,14 @@ class Meter:
     """Exact (J_beta, E[r], KL) of policies on one language MDP, reusing the reward and the
     log-reference across calls (what the methods' histories record every step)."""
 
-    def __init__(self, lm, beta, reward=None):
+    def __init__(self, lm: LanguageMDP, beta: float, reward: ArrayLike | None = None) -> None:
         self.lm = _tree.check_lm(lm)
-        self.beta = _check_beta(beta, allow_zero=True)
+        self.beta = val.check_beta(beta, allow_zero=True)
         self.rewards = _tree.sequence_rewards(lm, reward)
         self.logref = _log(np.asarray(lm.reference_policy))
-        self._optimum = None
+        self._optimum: float | None = None
 
-    def __call__(self, pi):
+    def __call__(self, pi: FloatArray) -> tuple[float, float, float]:
         """(J_beta, E_p[r], KL) of an (S, A) policy matrix (already validated)."""
         p = _tree.sequence_probs(self.lm, pi)
         expected = _tree.dot(p, self.rewards)
@@ -73,7 +71,7 @@ class Meter:
         return expected - self.beta * divergence, expected, divergence
 
     @property
-    def optimum(self):
+    def optimum(self) -> float:
         """max_pi J_beta (cached)."""
         if self._optimum is None:
             if self.beta == 0.0:
@@ -111,7 +109,7 @@ def _soft_backward(lm, beta, rewards, logref, *, want_policy=False):
     return u, policy
 
 
-def kl(lm, policy):
+def kl(lm: LanguageMDP, policy: ArrayLike) -> float:
     r"""Exact sequence-level KL divergence :math:`\mathrm{KL}(p_\pi \,\|\, p_{ref})`.
 
     Parameters
@@ -162,7 +160,8 @@ def kl(lm, policy):
     return _token_kl(lm, pi, _log(np.asarray(lm.reference_policy)))
 
 
-def optimal_policy(lm, beta, *, reward=None):
+def optimal_policy(lm: LanguageMDP, beta: float, *,
+                   reward: ArrayLike | None = None) -> FloatArray:
     r"""The maximizer of :math:`J_\beta`: the reference tilted by the reward.
 
     Parameters
@@ -213,14 +212,15 @@ def optimal_policy(lm, beta, *, reward=None):
     array([0.75, 0.25])
     """
     lm = _tree.check_lm(lm)
-    beta = _check_beta(beta, allow_zero=False)
+    beta = val.check_beta(beta, allow_zero=False)
     rewards = _tree.sequence_rewards(lm, reward)
     _, policy = _soft_backward(lm, beta, rewards, _log(np.asarray(lm.reference_policy)),
                                want_policy=True)
     return policy
 
 
-def measure(lm, policy, beta, *, reward=None):
+def measure(lm: LanguageMDP, policy: ArrayLike, beta: float, *,
+            reward: ArrayLike | None = None) -> tuple[float, float, float]:
     r"""Exact :math:`(J_\beta(\pi), \mathbb E_{p_\pi}[r], \mathrm{KL}(p_\pi \| p_{ref}))`.
 
     Parameters
@@ -271,7 +271,7 @@ def measure(lm, policy, beta, *, reward=None):
     return Meter(lm, beta, reward)(pi)
 
 
-def optimum(lm, beta, *, reward=None):
+def optimum(lm: LanguageMDP, beta: float, *, reward: ArrayLike | None = None) -> float:
     r"""The exact maximum of :math:`J_\beta` over all policies.
 
     Parameters

@@ -39,56 +39,25 @@ the total reward of y in ``lm.mdp`` (``lm.rewards`` plus any token rewards), as 
 
 from __future__ import annotations
 
-import numbers
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .. import _validation as val
+from .._typing import FloatArray, Seed
 from ..exceptions import MDPValidationError
+from ..language import LanguageMDP
 from ..result import GradientResult
-from ._sampling import Rows, sample_batch
+from ._sampling import Batch, Rows, sample_batch
 from ._tree import check_lm, sequence_rewards
-from .objective import measure, optimum
+from .objective import Meter
 
 __all__ = ["reinforce", "rloo"]
 
-
-# ---------------------------------------------------------------------- option checks
-def _check_real(value, name, *, low=None, high=None, low_open=False, high_open=False):
-    """A finite real number in the stated range, else a TypeError or MDPValidationError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    value = float(value)
-    bad = not np.isfinite(value)
-    if low is not None:
-        bad |= value <= low if low_open else value < low
-    if high is not None:
-        bad |= value >= high if high_open else value > high
-    if bad:
-        rules = []
-        if low is not None:
-            rules.append(f"{'>' if low_open else '>='} {low:g}")
-        if high is not None:
-            rules.append(f"{'<' if high_open else '<='} {high:g}")
-        rule = " and ".join(rules) if rules else "finite"
-        raise MDPValidationError(f"{name} must be finite and {rule}; got {value!r}")
-    return value
-
-
-def _check_int(value, name, *, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
-    if value < low:
-        raise MDPValidationError(f"{name} must be >= {low}; got {value!r}")
-    return int(value)
-
-
-def _check_choice(value, name, choices):
-    if not isinstance(value, str) or value not in choices:
-        valid = ", ".join(repr(c) for c in choices)
-        raise MDPValidationError(f"{name} must be one of {valid}; got {value!r}")
-    return value
+#: ``step(model, theta, pi, log_pi, J, rng, state) -> (theta, extras, touched)``: see :func:`train`.
+Step = Callable[..., tuple[FloatArray, dict[str, float], Any]]
 
 
 # ---------------------------------------------------------------------- the tabular model
@@ -137,42 +106,58 @@ class _Model:
         return np.where(self.allowed, theta, 0.0)
 
 
-def kl_shaped_scores(model, batch, log_pi, beta):
+def kl_shaped_scores(model: _Model, batch: Batch, log_pi: FloatArray,
+                     beta: float) -> tuple[FloatArray, FloatArray, FloatArray]:
     r"""(R, r, log-ratio) per sampled sequence: :math:`R = r(y) - \beta \log(p/p_{ref})`."""
     r = model.rewards[batch.index]
     log_ratio = batch.sequence_sums(log_pi) - batch.sequence_sums(model.logref)
     return (r - beta * log_ratio if beta > 0 else r), r, log_ratio
 
 
-def leave_one_out(R):
+def leave_one_out(R: FloatArray) -> FloatArray:
     r"""RLOO advantages over the last axis: :math:`R_k - \frac{1}{G-1}\sum_{i \ne k} R_i`."""
     G = R.shape[-1]
     return R - (R.sum(axis=-1, keepdims=True) - R) / (G - 1)
 
 
+def _score_step(model, theta, pi, log_pi, rng, *, n, beta, lr, advantage):
+    """One score-function update from n sampled sequences, each weighted by its
+    ``advantage(R)`` / n (REINFORCE and RLOO differ only in that function)."""
+    batch = sample_batch(model.lm, pi, n, rng)
+    R, r, log_ratio = kl_shaped_scores(model, batch, log_pi, beta)
+    w = np.broadcast_to((advantage(R) / n)[:, None], batch.mask.shape)
+    rows = Rows(batch)
+    theta[rows.u] += lr * rows.score_sum(pi[rows.u], w)
+    return theta, {"sample_reward": float(r.mean()),
+                   "sample_kl": float(log_ratio.mean())}, rows.u
+
+
 # ---------------------------------------------------------------------- the shared loop
-def train(lm, *, method, beta, lr, steps, seed, step):
+def train(lm: LanguageMDP, *, method: str, beta: float, lr: float, steps: int, seed: Seed,
+          step: Step) -> GradientResult:
     r"""Run ``steps`` sampled updates from the reference and record the exact measurements.
 
-    ``step(model, theta, pi, log_pi, J, rng, state) -> (theta, extras)`` makes one update,
-    in place on the rows of ``theta`` the step's batch visits (``theta`` belongs to the loop;
-    ``J`` is the exact objective of the current policy, for the exact baseline); ``extras``
-    maps names to floats recorded once per step.
+    ``step(model, theta, pi, log_pi, J, rng, state) -> (theta, extras, touched)`` makes one
+    update, in place on the rows ``touched`` of ``theta`` (the states the step's batch visits;
+    ``theta`` belongs to the loop, which then recomputes the policy on those rows only; ``J``
+    is the exact objective of the current policy, for the exact baseline); ``extras`` maps
+    names to floats recorded once per step.
     """
     model = _Model(lm)
-    beta = _check_real(beta, "beta", low=0.0)
-    lr = _check_real(lr, "lr", low=0.0, low_open=True)
-    steps = _check_int(steps, "steps", low=0)
+    beta = val.check_real(beta, "beta", low=0.0)
+    lr = val.check_real(lr, "lr", low=0.0, low_open=True)
+    steps = val.check_int(steps, "steps", minimum=0)
     rng = val.default_rng(seed)
-    best = optimum(model.lm, beta)
+    meter = Meter(model.lm, beta)   # one per run: the rewards and log-reference read once
+    best = meter.optimum
     theta = model.theta0()
-    hist = {"J": [], "gap": [], "reward": [], "kl": [], "elapsed": []}
-    extra = {}
-    state = {}
+    hist: dict[str, list[float]] = {"J": [], "gap": [], "reward": [], "kl": [], "elapsed": []}
+    extra: dict[str, list[float]] = {}
+    state: dict[str, Any] = {}
     spent = 0.0
+    pi, log_pi = model.policy(theta)
     for k in range(steps + 1):
-        pi, log_pi = model.policy(theta)
-        J, reward, divergence = measure(model.lm, pi, beta)
+        J, reward, divergence = meter(pi)
         hist["J"].append(J)
         hist["gap"].append(best - J)
         hist["reward"].append(reward)
@@ -181,7 +166,8 @@ def train(lm, *, method, beta, lr, steps, seed, step):
         if k == steps:
             break
         start = time.perf_counter()
-        theta, extras = step(model, theta, pi, log_pi, J, rng, state)
+        theta, extras, touched = step(model, theta, pi, log_pi, J, rng, state)
+        pi[touched], log_pi[touched] = model.policy_rows(theta, touched)
         spent += time.perf_counter() - start
         for name, value in extras.items():
             extra.setdefault(name, []).append(value)
@@ -195,7 +181,8 @@ def train(lm, *, method, beta, lr, steps, seed, step):
 
 
 # ---------------------------------------------------------------------- REINFORCE
-def reinforce(lm, *, beta=0.0, lr, steps, batch_size=8, baseline="none", seed=None):
+def reinforce(lm: LanguageMDP, *, beta: float = 0.0, lr: float, steps: int, batch_size: int = 8,
+              baseline: str = "none", seed: Seed = None) -> GradientResult:
     r"""KL-regularized REINFORCE on a language MDP, from the reference.
 
     Each step draws ``batch_size`` sequences from the current policy, scores each by its
@@ -280,19 +267,16 @@ def reinforce(lm, *, beta=0.0, lr, steps, batch_size=8, baseline="none", seed=No
     >>> bool(run.gap < 0.5 * run.history["gap"][0])
     True
     """
-    batch_size = _check_int(batch_size, "batch_size", low=1)
-    baseline = _check_choice(baseline, "baseline", ("none", "exact"))
-    beta_value = _check_real(beta, "beta", low=0.0)
-    lr_value = _check_real(lr, "lr", low=0.0, low_open=True)
+    batch_size = val.check_int(batch_size, "batch_size", minimum=1)
+    baseline = val.check_choice(baseline, "baseline", ("none", "exact"))
+    beta_value = val.check_real(beta, "beta", low=0.0)
+    lr_value = val.check_real(lr, "lr", low=0.0, low_open=True)
 
     def step(model, theta, pi, log_pi, J, rng, state):
-        batch = sample_batch(model.lm, pi, batch_size, rng)
-        R, r, log_ratio = kl_shaped_scores(model, batch, log_pi, beta_value)
-        c = R - J if baseline == "exact" else R
-        w = np.broadcast_to((c / batch_size)[:, None], batch.mask.shape)
-        rows = Rows(batch)
-        theta[rows.u] += lr_value * rows.score_sum(pi[rows.u], w)
-        return theta, {"sample_reward": float(r.mean()), "sample_kl": float(log_ratio.mean())}
+        def advantage(R):
+            return R - J if baseline == "exact" else R
+        return _score_step(model, theta, pi, log_pi, rng, n=batch_size, beta=beta_value,
+                           lr=lr_value, advantage=advantage)
 
     return train(lm, method="reinforce", beta=beta_value, lr=lr_value, steps=steps, seed=seed,
                  step=step)
@@ -300,7 +284,8 @@ def reinforce(lm, *, beta=0.0, lr, steps, batch_size=8, baseline="none", seed=No
 
 
 # ---------------------------------------------------------------------- RLOO
-def rloo(lm, *, num_generations=4, beta=0.0, lr, steps, seed=None):
+def rloo(lm: LanguageMDP, *, num_generations: int = 4, beta: float = 0.0, lr: float, steps: int,
+         seed: Seed = None) -> GradientResult:
     r"""REINFORCE Leave-One-Out (RLOO) on a language MDP, from the reference.
 
     Each step draws a group of G = ``num_generations`` sequences from the current policy,
@@ -373,17 +358,13 @@ def rloo(lm, *, num_generations=4, beta=0.0, lr, steps, seed=None):
     >>> bool((again.history["J"] == run.history["J"]).all())   # same seed, same run
     True
     """
-    G = _check_int(num_generations, "num_generations", low=2)
-    beta_value = _check_real(beta, "beta", low=0.0)
-    lr_value = _check_real(lr, "lr", low=0.0, low_open=True)
+    G = val.check_int(num_generations, "num_generations", minimum=2)
+    beta_value = val.check_real(beta, "beta", low=0.0)
+    lr_value = val.check_real(lr, "lr", low=0.0, low_open=True)
 
     def step(model, theta, pi, log_pi, J, rng, state):
-        batch = sample_batch(model.lm, pi, G, rng)
-        R, r, log_ratio = kl_shaped_scores(model, batch, log_pi, beta_value)
-        w = np.broadcast_to((leave_one_out(R) / G)[:, None], batch.mask.shape)
-        rows = Rows(batch)
-        theta[rows.u] += lr_value * rows.score_sum(pi[rows.u], w)
-        return theta, {"sample_reward": float(r.mean()), "sample_kl": float(log_ratio.mean())}
+        return _score_step(model, theta, pi, log_pi, rng, n=G, beta=beta_value, lr=lr_value,
+                           advantage=leave_one_out)
 
     return train(lm, method="rloo", beta=beta_value, lr=lr_value, steps=steps, seed=seed,
                  step=step)

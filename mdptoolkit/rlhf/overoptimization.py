@@ -23,7 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray, Seed
 from ..exceptions import MDPValidationError
+from ..language import LanguageMDP
 from ..result import FrozenArrays, _describe
 from . import _tree
 from .best_of_n import best_of_n
@@ -37,7 +39,7 @@ DEFAULT_BETAS = tuple(np.geomspace(3.0, 0.03, 13).round(6).tolist())
 DEFAULT_NS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
 
 
-def gao_bon(d, alpha, beta):
+def gao_bon(d: ArrayLike, alpha: float, beta: float) -> FloatArray:
     r"""Gao et al.'s best-of-n form :math:`R(d) = d(\alpha - \beta d)`.
 
     Parameters
@@ -72,7 +74,7 @@ def gao_bon(d, alpha, beta):
     return d * (alpha - beta * d)
 
 
-def gao_rl(d, alpha, beta):
+def gao_rl(d: ArrayLike, alpha: float, beta: float) -> FloatArray:
     r"""Gao et al.'s RL form :math:`R(d) = d(\alpha - \beta \log d)` (0 at d = 0).
 
     Parameters
@@ -167,16 +169,16 @@ class OveroptimizationResult(FrozenArrays):
                "rl_coef", "bon_coef", "proxy")
 
     @property
-    def rl_d(self):
+    def rl_d(self) -> FloatArray:
         r""":math:`d = \sqrt{\mathrm{KL}}` of the RL sweep."""
         return np.sqrt(self.rl_kl)
 
     @property
-    def bon_d(self):
+    def bon_d(self) -> FloatArray:
         r""":math:`d = \sqrt{\mathrm{KL}}` of the best-of-n sweep."""
         return np.sqrt(self.bon_kl)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         best_rl = int(np.argmax(self.rl_gold))
         best_bon = int(np.argmax(self.bon_gold))
         return "\n".join([
@@ -190,8 +192,10 @@ class OveroptimizationResult(FrozenArrays):
             f"alpha, beta = {_describe(self.bon_coef)})"])
 
 
-def overoptimization(lm, *, n_comparisons=3000, betas=DEFAULT_BETAS, ns=DEFAULT_NS, l2=0.1,
-                     policy=None, seed=None):
+def overoptimization(lm: LanguageMDP, *, n_comparisons: int = 3000,
+                     betas: ArrayLike = DEFAULT_BETAS, ns: ArrayLike = DEFAULT_NS,
+                     l2: float = 0.1, policy: ArrayLike | None = None,
+                     seed: Seed = None) -> OveroptimizationResult:
     r"""Gold vs proxy reward when a fitted reward model is optimized ever harder.
 
     Parameters
@@ -253,16 +257,16 @@ def overoptimization(lm, *, n_comparisons=3000, betas=DEFAULT_BETAS, ns=DEFAULT_
     True
     """
     lm = _tree.check_lm(lm)
-    n_comparisons = _tree.check_int(n_comparisons, "n_comparisons", 0)
-    betas = _sweep(betas, "betas", float)
-    ns = _sweep(ns, "ns", int)
-    if betas.min() <= 0:
-        raise MDPValidationError(f"betas must be > 0; got {betas.min()!r}")
-    if ns.min() < 1:
-        raise MDPValidationError(f"ns must be >= 1; got {int(ns.min())}")
-    _tree.check_real(l2, "l2", minimum=0.0)
-    betas = np.sort(betas)[::-1].copy()
-    ns = np.sort(ns)
+    n_comparisons = val.check_int(n_comparisons, "n_comparisons", minimum=0)
+    beta_grid = _sweep(betas, "betas", float)
+    n_grid = _sweep(ns, "ns", int)
+    if beta_grid.min() <= 0:
+        raise MDPValidationError(f"betas must be > 0; got {beta_grid.min()!r}")
+    if n_grid.min() < 1:
+        raise MDPValidationError(f"ns must be >= 1; got {int(n_grid.min())}")
+    val.check_real(l2, "l2", low=0.0)
+    beta_grid = np.sort(beta_grid)[::-1].copy()
+    n_grid = np.sort(n_grid)
     rng = val.default_rng(seed)
     base = lm.reference_policy if policy is None else policy
     prefs = sample_preferences(lm, n_comparisons, policy=base, seed=rng)
@@ -273,25 +277,25 @@ def overoptimization(lm, *, n_comparisons=3000, betas=DEFAULT_BETAS, ns=DEFAULT_
     base_pi = val.as_policy_matrix(lm.mdp, base)
     _, gold_ref, _ = gold_meter(base_pi)
     _, proxy_ref, _ = proxy_meter(base_pi)
-    rl = np.empty((3, betas.size))
-    for k, beta in enumerate(betas):  # a sweep over the requested coefficients
+    rl = np.empty((3, beta_grid.size))
+    for k, beta in enumerate(beta_grid):  # a sweep over the requested coefficients
         pi = optimal_policy(lm, beta, reward=proxy)
         _, rl[1, k], rl[0, k] = gold_meter(pi)
         rl[2, k] = proxy_meter(pi)[1]
-    bon = np.empty((3, ns.size))
-    for k, n in enumerate(ns):
+    bon = np.empty((3, n_grid.size))
+    for k, n in enumerate(n_grid):
         result = best_of_n(lm, int(n), policy=base, reward=proxy)
         q = result.probabilities
         bon[:, k] = result.kl, float(q @ gold_meter.rewards), result.expected_reward
     return OveroptimizationResult(
-        betas=betas, rl_kl=rl[0], rl_gold=rl[1], rl_proxy=rl[2], ns=ns, bon_kl=bon[0],
+        betas=beta_grid, rl_kl=rl[0], rl_gold=rl[1], rl_proxy=rl[2], ns=n_grid, bon_kl=bon[0],
         bon_gold=bon[1], bon_proxy=bon[2], gold_ref=gold_ref, proxy_ref=proxy_ref,
         rl_coef=_fit(np.sqrt(rl[0]), rl[1] - gold_ref, "rl"),
         bon_coef=_fit(np.sqrt(bon[0]), bon[1] - gold_ref, "bon"),
         proxy=proxy, reward_model=fit, n_comparisons=n_comparisons)
 
 
-def _sweep(values, name, kind):
+def _sweep(values: ArrayLike, name: str, kind: type) -> np.ndarray:
     array = np.atleast_1d(np.asarray(values))
     if array.ndim != 1 or array.size == 0:
         raise MDPValidationError(f"{name} must be a non-empty 1-D sequence; got shape "

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._sampling import Rows, sample_batch
-from .onpolicy import _check_choice, _check_int, _check_real, train
+from .. import _validation as val
+from .._typing import BoolArray, FloatArray, Seed
+from ..language import LanguageMDP
+from ..result import GradientResult
+from ._sampling import Batch, Rows, sample_batch
+from .onpolicy import _Model, train
 
 __all__ = ["ppo"]
 
@@ -22,7 +26,8 @@ KL_ESTIMATORS = ("k1", "k3")
 WHITEN_EPS = 1e-8  #: as TRL's masked_whiten
 
 
-def token_rewards(model, batch, old_log_pi_tok, kl_coef, kl_estimator):
+def token_rewards(model: _Model, batch: Batch, old_log_pi_tok: FloatArray, kl_coef: float,
+                  kl_estimator: str) -> FloatArray:
     r"""Per-token rewards (n, L): :math:`-\text{kl\_coef}\cdot k_t`, plus :math:`r(y)` at each
     sequence's last token; 0 at padding. :math:`k1 = \log(\pi/\pi_{ref})`, :math:`k3 =
     \pi_{ref}/\pi - 1 - \log(\pi_{ref}/\pi)`, at the sampling policy."""
@@ -33,7 +38,7 @@ def token_rewards(model, batch, old_log_pi_tok, kl_coef, kl_estimator):
     return rewards
 
 
-def gae(rewards, values, gamma, lam):
+def gae(rewards: FloatArray, values: FloatArray, gamma: float, lam: float) -> FloatArray:
     r"""GAE(:math:`\lambda`) advantages (n, L), one backward pass over the token positions.
 
     :math:`\delta_t = r_t + \gamma V(s_{t+1}) - V(s_t)`, :math:`A_t = \delta_t + \gamma\lambda
@@ -51,14 +56,15 @@ def gae(rewards, values, gamma, lam):
     return adv
 
 
-def whiten(x, mask):
+def whiten(x: FloatArray, mask: BoolArray) -> FloatArray:
     """(x - mean) / sqrt(var + 1e-8) over the masked entries (unbiased var), 0 elsewhere."""
     values = x[mask]
     var = values.var(ddof=1) if values.size > 1 else 0.0
     return np.where(mask, (x - values.mean()) / np.sqrt(var + WHITEN_EPS), 0.0)
 
 
-def clipped_weights(adv, log_pi_tok, old_log_pi_tok, cliprange):
+def clipped_weights(adv: FloatArray, log_pi_tok: FloatArray, old_log_pi_tok: FloatArray,
+                    cliprange: float) -> tuple[FloatArray, BoolArray]:
     r"""Ascent weights of PPO's clipped surrogate: :math:`\rho A` where the clip is inactive,
     0 where it is (A > 0 and :math:`\rho > 1 + \epsilon`, or A < 0 and :math:`\rho < 1 -
     \epsilon`); and the clipped mask."""
@@ -67,7 +73,8 @@ def clipped_weights(adv, log_pi_tok, old_log_pi_tok, cliprange):
     return np.where(clipped, 0.0, adv * ratio), clipped
 
 
-def critic_step(V, rows, returns, old_values, vf_lr, cliprange_value):
+def critic_step(V: FloatArray, rows: Rows, returns: FloatArray, old_values: FloatArray,
+                vf_lr: float, cliprange_value: float) -> FloatArray:
     r"""One tabular step on TRL's clipped value loss, per state averaged over its visits.
 
     :math:`\ell = \tfrac12\max\bigl((V - G)^2, (\mathrm{clip}(V, V_{old} \pm c) - G)^2\bigr)`;
@@ -89,9 +96,11 @@ def critic_step(V, rows, returns, old_values, vf_lr, cliprange_value):
     return V - vf_lr * total / np.maximum(count, 1)
 
 
-def ppo(lm, *, kl_coef=0.05, kl_estimator="k1", cliprange=0.2, lam=0.95, gamma=1.0,
-        num_ppo_epochs=4, batch_size=16, vf_lr=0.5, cliprange_value=0.2, whiten_advantages=True,
-        lr, steps, seed=None):
+def ppo(lm: LanguageMDP, *, kl_coef: float = 0.05, kl_estimator: str = "k1",
+        cliprange: float = 0.2, lam: float = 0.95, gamma: float = 1.0, num_ppo_epochs: int = 4,
+        batch_size: int = 16, vf_lr: float = 0.5, cliprange_value: float = 0.2,
+        whiten_advantages: bool = True, lr: float, steps: int,
+        seed: Seed = None) -> GradientResult:
     r"""PPO with a per-token KL penalty and a tabular critic on a language MDP, from the reference.
 
     Each step samples ``batch_size`` sequences from the current policy, pays each token a KL
@@ -213,19 +222,20 @@ def ppo(lm, *, kl_coef=0.05, kl_estimator="k1", cliprange=0.2, lam=0.95, gamma=1
     >>> len(run.history["J"]), bool(run.gap < 0.5 * run.history["gap"][0])
     (61, True)
     """
-    kl_coef = _check_real(kl_coef, "kl_coef", low=0.0)
-    kl_estimator = _check_choice(kl_estimator, "kl_estimator", KL_ESTIMATORS)
-    cliprange = _check_real(cliprange, "cliprange", low=0.0, low_open=True)
-    lam = _check_real(lam, "lam", low=0.0, high=1.0)
-    gamma = _check_real(gamma, "gamma", low=0.0, high=1.0)
-    epochs = _check_int(num_ppo_epochs, "num_ppo_epochs", low=1)
-    n = _check_int(batch_size, "batch_size", low=1)
-    vf_lr = _check_real(vf_lr, "vf_lr", low=0.0, high=1.0)
-    cliprange_value = _check_real(cliprange_value, "cliprange_value", low=0.0, low_open=True)
+    kl_coef = val.check_real(kl_coef, "kl_coef", low=0.0)
+    kl_estimator = val.check_choice(kl_estimator, "kl_estimator", KL_ESTIMATORS)
+    cliprange = val.check_real(cliprange, "cliprange", low=0.0, low_open=True)
+    lam = val.check_real(lam, "lam", low=0.0, high=1.0)
+    gamma = val.check_real(gamma, "gamma", low=0.0, high=1.0)
+    epochs = val.check_int(num_ppo_epochs, "num_ppo_epochs", minimum=1)
+    n = val.check_int(batch_size, "batch_size", minimum=1)
+    vf_lr = val.check_real(vf_lr, "vf_lr", low=0.0, high=1.0)
+    cliprange_value = val.check_real(cliprange_value, "cliprange_value", low=0.0,
+                                     low_open=True)
     if not isinstance(whiten_advantages, (bool, np.bool_)):
         raise TypeError(f"whiten_advantages must be a bool; got "
                         f"{type(whiten_advantages).__name__}")
-    lr = _check_real(lr, "lr", low=0.0, low_open=True)
+    lr = val.check_real(lr, "lr", low=0.0, low_open=True)
 
     def step(model, theta, pi, log_pi, J, rng, state):
         V = state.setdefault("V", np.zeros(model.S))   # the critic; 0 at the terminal state
@@ -254,6 +264,6 @@ def ppo(lm, *, kl_coef=0.05, kl_estimator="k1", cliprange=0.2, lam=0.95, gamma=1
         V[rows.u] = V_u
         return theta, {"sample_reward": float(model.rewards[batch.index].mean()),
                        "clip_fraction": clipped_tokens / (epochs * batch.n_tokens.sum()),
-                       "value_error": value_error}
+                       "value_error": value_error}, rows.u
 
     return train(lm, method="ppo", beta=kl_coef, lr=lr, steps=steps, seed=seed, step=step)

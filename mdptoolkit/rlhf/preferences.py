@@ -5,7 +5,8 @@ A comparison says that sequence :math:`y_w` ("chosen") was preferred to :math:`y
 
 .. math::
 
-    \Pr(y_1 \succ y_2) = \sigma\bigl(r(y_1) - r(y_2)\bigr), \qquad \sigma(x) = \frac{1}{1 + e^{-x}} .
+    \Pr(y_1 \succ y_2) = \sigma\bigl(r(y_1) - r(y_2)\bigr), \qquad
+    \sigma(x) = \frac{1}{1 + e^{-x}} .
 
 The private helpers here aggregate comparisons into win weights per unordered pair (one
 ``np.unique``, never a loop over comparisons) and decide whether the maximum-likelihood
@@ -24,7 +25,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray, Seed
 from ..exceptions import MDPValidationError
+from ..language import LanguageMDP
 from ..result import FrozenArrays, _describe
 from . import _tree
 
@@ -96,7 +99,7 @@ class Preferences(FrozenArrays):
 
     _arrays = ("chosen", "rejected", "weights")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         chosen = _index_array(self.chosen, "chosen")
         rejected = _index_array(self.rejected, "rejected")
         if chosen.shape != rejected.shape:
@@ -113,10 +116,10 @@ class Preferences(FrozenArrays):
             object.__setattr__(self, "weights", weights)
         super().__post_init__()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return int(self.chosen.size)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         compared = np.unique(np.concatenate([self.chosen, self.rejected])).size
         text = (f"Preferences(n={len(self)}, sequences compared={compared}, "
                 f"chosen={_describe(self.chosen)}, rejected={_describe(self.rejected)}")
@@ -124,12 +127,12 @@ class Preferences(FrozenArrays):
             text += f", weights={_describe(self.weights)}"
         return text + ")"
 
-    def weight_array(self):
+    def weight_array(self) -> FloatArray:
         """The weights, ones when none were given (float64, shape (n,))."""
         return np.ones(len(self)) if self.weights is None else self.weights
 
 
-def check_preferences(lm, prefs, name="prefs"):
+def check_preferences(lm: LanguageMDP, prefs: object, name: str = "prefs") -> int:
     """Check ``prefs`` is a Preferences whose indices are sequences of ``lm``; return N."""
     if not isinstance(prefs, Preferences):
         raise TypeError(f"{name} must be a mt.rlhf.Preferences; got {type(prefs).__name__}")
@@ -148,7 +151,8 @@ def _sigmoid(x):
     return np.exp(-np.logaddexp(0.0, -x))
 
 
-def sample_preferences(lm, n, *, policy=None, reward=None, seed=None):
+def sample_preferences(lm: LanguageMDP, n: int, *, policy: ArrayLike | None = None,
+                       reward: ArrayLike | None = None, seed: Seed = None) -> Preferences:
     r"""Draw ``n`` Bradley–Terry comparisons of sequences sampled from a policy.
 
     Parameters
@@ -205,7 +209,7 @@ def sample_preferences(lm, n, *, policy=None, reward=None, seed=None):
     True
     """
     lm = _tree.check_lm(lm)
-    n = _tree.check_int(n, "n", 0)
+    n = val.check_int(n, "n", minimum=0)
     pi = val.as_policy_matrix(lm.mdp, lm.reference_policy if policy is None else policy)
     rewards = _tree.sequence_rewards(lm, reward)
     rng = val.default_rng(seed)
@@ -233,7 +237,7 @@ class PairCounts:
     total: float
 
 
-def pair_counts(prefs):
+def pair_counts(prefs: Preferences) -> PairCounts:
     """Aggregate the comparisons of ``prefs`` per unordered pair (one np.unique)."""
     c, r, w = prefs.chosen, prefs.rejected, prefs.weight_array()
     same = c == r
@@ -265,7 +269,7 @@ class Structure:
     n_compared: int
 
 
-def structure(N, counts):
+def structure(N: int, counts: PairCounts) -> Structure:
     """Connected groups and strongly connected components of the comparison graph."""
     i, j = counts.i, counts.j
     compared = np.zeros(N, dtype=bool)
@@ -294,7 +298,7 @@ def _relabel(labels, compared):
     return out
 
 
-def separability_message(struct, counts):
+def separability_message(struct: Structure, counts: PairCounts) -> str:
     """Why no finite maximum exists: how many groups split, and one example pair."""
     cross = struct.strong[counts.i] != struct.strong[counts.j]
     n_cross = int(cross.sum())

@@ -17,9 +17,12 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .. import _validation as val
+from ..language import LanguageMDP
 from ..result import FrozenArrays, _describe
 from . import _tree
 from .preferences import (
+    Preferences,
     _sigmoid,
     check_preferences,
     pair_counts,
@@ -70,7 +73,7 @@ class RewardModelResult(FrozenArrays):
 
     _arrays = ("rewards", "groups")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "\n".join([
             f"{type(self).__name__}(converged={self.converged}, iterations={self.iterations}, "
             f"loss={self.loss:.6g}, grad_norm={self.grad_norm:.3g},",
@@ -160,7 +163,8 @@ def _newton(problem, free, tol, max_iter, scale):
     return x, k, norms[-1] <= tol, losses, norms, stall
 
 
-def fit_reward_model(lm, prefs, *, l2=0.0, tol=1e-10, max_iter=100):
+def fit_reward_model(lm: LanguageMDP, prefs: Preferences, *, l2: float = 0.0, tol: float = 1e-10,
+                     max_iter: int = 100) -> RewardModelResult:
     r"""Bradley–Terry maximum-likelihood reward of every sequence from pairwise preferences.
 
     Parameters
@@ -245,9 +249,9 @@ def fit_reward_model(lm, prefs, *, l2=0.0, tol=1e-10, max_iter=100):
     """
     lm = _tree.check_lm(lm)
     N = check_preferences(lm, prefs)
-    l2 = _tree.check_real(l2, "l2", minimum=0.0)
-    tol = _tree.check_real(tol, "tol", minimum=0.0)
-    max_iter = _tree.check_int(max_iter, "max_iter", 0)
+    l2 = val.check_real(l2, "l2", low=0.0)
+    tol = val.check_real(tol, "tol", low=0.0)
+    max_iter = val.check_int(max_iter, "max_iter", minimum=0)
     start = time.perf_counter()
     counts = pair_counts(prefs)
     struct = structure(N, counts)
