@@ -42,7 +42,7 @@ def tree_gradient(lm, theta_am):
     s are V*s + 1 + t. Returns J and the gradient as (A, S).
     """
     mdp = lm.mdp
-    S, A = mdp.n_states, mdp.n_actions
+    S = mdp.n_states
     V, L, N = len(lm.vocab), lm.max_len, S - 1
     off = np.concatenate([[0], np.cumsum([V ** j for j in range(L)])])
     pi = theta_am - np.maximum.reduce(theta_am, axis=0)

@@ -88,7 +88,8 @@ def main(argv=None):
         steps = episodes * args.steps
         print(f"  {kind} P: simulate {t_vec:7.3f} s ({steps / t_vec / 1e6:6.2f} M steps/s)   "
               f"loop {t_loop:7.2f} s ({steps / t_loop / 1e6:5.3f} M steps/s)   "
-              f"speed-up {t_loop / t_vec:6.1f}x   (max |freq diff| {np.abs(f_vec - f_loop).max():.4f})")
+              f"speed-up {t_loop / t_vec:6.1f}x   "
+              f"(max |freq diff| {np.abs(f_vec - f_loop).max():.4f})")
     return 0
 
 
