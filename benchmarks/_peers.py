@@ -113,6 +113,8 @@ def raw_value_iteration(P, R, gamma, S, A, tol, V0=None, max_iter=BIG_ITER):
 
 # ---------------------------------------------------------------------- mdptoolkit
 class Ours:
+    """mdptoolkit as installed: its compiled loops (Numba, the ``fast`` extra) where it picks
+    them, else its NumPy path."""
     name = "mdptoolkit"
     key = "ours"
 
@@ -136,8 +138,30 @@ class Ours:
         mdp = self.build(L)
         b = _Backup(mdp)
         out = np.empty(mdp.n_states)
-        return {"mdptoolkit _Backup.max (solver inner loop)": lambda V: b.max(V, out=out)[0],
-                "mdptoolkit mt.bellman_optimality (public)": lambda V: mt.bellman_optimality(mdp, V)}
+        cands = {"mdptoolkit _Backup.max (solver inner loop)": lambda V: b.max(V, out=out)[0],
+                 "mdptoolkit mt.bellman_optimality (public)":
+                     lambda V: mt.bellman_optimality(mdp, V)}
+        from mdptoolkit.solvers import _kernels as K
+        kernels = self._kernels() and K.for_mdp(mdp)  # the loop value_iteration runs
+        if kernels:
+            op, R = mdp._op, np.array(mdp._R_am)
+            stats = np.empty((K.n_blocks(kernels), 4))
+            if sp.issparse(op):
+                args = (op.indptr, op.indices, op.data)
+                fused = kernels.backup_csr
+            else:
+                args, fused = (op,), kernels.backup_dense
+
+            def compiled(V):
+                fused(*args, R, mdp.gamma, V, out, stats)
+                return out
+
+            cands[COMPILED_BACKUP] = compiled
+        return cands
+
+    def _kernels(self):
+        from mdptoolkit.solvers import _kernels as K
+        return K.compiled()
 
     def op_bytes(self, L):
         """Bytes of the matrix the backup multiplies by (dense or CSR)."""
@@ -172,6 +196,9 @@ class Ours:
 
         if task == "vi":
             return lambda: result(mt.value_iteration(mdp, tol=tol, max_iter=max_iter))
+        if task == "gs":
+            return lambda: result(mt.value_iteration(mdp, tol=tol, max_iter=max_iter,
+                                                     gauss_seidel=True))
         if task == "pi":
             return lambda: result(mt.policy_iteration(mdp))
         if task == "mpi":
@@ -372,6 +399,27 @@ class MDPSolver:
         return run
 
 
-LIBRARIES = {lib.key: lib for lib in (Raw(), Ours(), PyMDPToolbox(), Hiive(), QuantEcon(),
-                                      MDPSolver())}
+class OursNumPy(Ours):
+    """mdptoolkit with its compiled loops switched off: the NumPy path (what users without the
+    ``fast`` extra get)."""
+    name = "mdptoolkit (NumPy path)"
+    key = "ours-numpy"
+
+    def _mt(self):
+        import mdptoolkit as mt
+        from mdptoolkit.evaluation import _kernels as E
+        from mdptoolkit.solvers import _kernels as K
+        K.MIN_WORK = E.MIN_WORK = 1 << 62
+        return mt
+
+    def backups(self, L):
+        return {}  # its backup is the _Backup.max row of Ours
+
+    def _kernels(self):
+        return None
+
+
+COMPILED_BACKUP = "mdptoolkit compiled fused backup (solver inner loop with Numba)"
+LIBRARIES = {lib.key: lib for lib in (Raw(), Ours(), OursNumPy(), PyMDPToolbox(), Hiive(),
+                                      QuantEcon(), MDPSolver())}
 PEERS = ("pymdptoolbox", "hiive", "quantecon", "mdpsolver")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import _peers
 
-TASKS = (("vi", "2. Value iteration to tol"), ("pi", "3. Policy iteration"),
+TASKS = (("vi", "2. Value iteration to tol"),
+         ("gs", "2b. Gauss–Seidel value iteration to tol (compare with Jacobi in table 2)"),
+         ("pi", "3. Policy iteration"),
          ("mpi", "3b. Modified policy iteration (each library's default m)"),
          ("eval", "4. Exact evaluation of the optimal policy"))
 
@@ -115,7 +117,8 @@ def verdicts(res):
         if r["status"] != "ok":
             continue
         times = r["times"]
-        ours = times.get("mdptoolkit _Backup.max (solver inner loop)")
+        ours = times.get(_peers.COMPILED_BACKUP,
+                         times.get("mdptoolkit _Backup.max (solver inner loop)"))
         dense = times.get("dense backup (R + g P V).reshape(S, A).max(1)")
         csr = times.get("bare CSR matvec P @ V")
         info = res["workloads"][r["workload"]]
@@ -149,6 +152,23 @@ def verdicts(res):
             P = res["workloads"][r["workload"]]["P_bytes"]
             x = (r["held_bytes"] + r["vi_peak_bytes"]) / P
             out.append(("VI peak memory (held P + working) <= 1.5x P", r["workload"], x, x <= 1.5))
+    for wname in res["workloads"]:  # issue 20: Gauss-Seidel no slower than Jacobi
+        jac = next((x for x in records(res, "vi", wname) if x["lib"] == "ours"
+                    and x["status"] == "ok"), None)
+        gs = next((x for x in records(res, "gs", wname) if x["lib"] == "ours"
+                   and x["status"] == "ok"), None)
+        if jac and gs:
+            ratio = gs["iterations"] / jac["iterations"]
+            out.append(("Gauss-Seidel VI iterations <= Jacobi's", wname, ratio, ratio <= 1.0))
+            out.append(("Gauss-Seidel VI time <= Jacobi's", wname, gs["solve_s"] / jac["solve_s"],
+                        gs["solve_s"] <= jac["solve_s"]))
+    for wname in res["workloads"]:  # issue 20: the NumPy path against the compiled one
+        for task in ("vi", "pi", "mpi"):
+            recs = {x["lib"]: x for x in records(res, task, wname) if x["status"] == "ok"}
+            if "ours" in recs and "ours-numpy" in recs:
+                x = recs["ours"]["solve_s"] / recs["ours-numpy"]["solve_s"]
+                out.append((f"{task.upper()} compiled path / NumPy path (information)", wname, x,
+                            x <= 1.0))
     for r in records(res, "gradient"):
         if r["status"] == "ok":
             x = r["times"]["mt.exact_gradient (TabularSoftmax)"] / r["times"]["sparse matvec P @ v"]
@@ -164,11 +184,12 @@ def verdicts(res):
 def markdown(res):
     m = res["machine"]
     v = res["versions"]
+    busy = "; a CPU-bound process kept the other core busy (--busy)" if res.get("busy") else ""
     head = [f"Run {m['date']}, {'--quick' if res['quick'] else 'full'}, tol = {res['tol']:g}, "
             f"threads = {res['threads']}, times are {'CPU' if res.get('clock') == 'cpu' else 'wall'}"
             f" seconds (medians); {m['cpu']}, {m['cores']} cores, load average "
             f"{m['load_start'][0]:.1f} at start and {m['load_end'][0]:.1f} at the end; Python "
-            f"{m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}.",
+            f"{m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}{busy}.",
             "Peers: " + ", ".join(f"{name(k)} {v[k] or 'missing'}" for k in _peers.PEERS) + ".",
             f"Suite wall time {res['suite_s']:.0f} s.", ""]
     wl = ["| workload | S | A | nnz | P as given | V* (certified error) |", "|---|---|---|---|---|---|"]

@@ -30,6 +30,28 @@ def random_dense(S, A, k, gamma, seed):
     return dict(P=P.reshape(S, A, S), R=rng.random((S, A)), gamma=np.float64(gamma))
 
 
+def garnet_sparse(S, A, k, gamma, seed):
+    """Garnet MDP built sparse (a dense (S*A, S) array would not fit at S = 20,000): k distinct
+    uniformly chosen successors per row with Dirichlet(1) probabilities, rewards uniform on
+    [0, 1); state-major CSR (S*A, S)."""
+    rng = np.random.default_rng(seed)
+    n = S * A
+    cols = np.empty((n, k), dtype=np.int64)
+    for i in range(k):  # distinct successors: redraw the clashes (rare for k << S)
+        cols[:, i] = rng.integers(0, S, size=n)
+        while True:
+            clash = (cols[:, :i] == cols[:, i:i + 1]).any(axis=1)
+            if not clash.any():
+                break
+            cols[clash, i] = rng.integers(0, S, size=int(clash.sum()))
+    vals = rng.dirichlet(np.ones(k), size=n)
+    P = sp.csr_array((vals.ravel(), (np.repeat(np.arange(n), k), cols.ravel())), shape=(n, S))
+    P.sort_indices()
+    return dict(P_data=P.data, P_indices=P.indices.astype(np.int32),
+                P_indptr=P.indptr.astype(np.int64), P_shape=np.array(P.shape),
+                R=rng.random((S, A)), gamma=np.float64(gamma), random_graph=np.bool_(True))
+
+
 def forest(S=1000, r1=4.0, r2=2.0, p=0.1, gamma=0.96):
     """pymdptoolbox's ``mdptoolbox.example.forest(S, r1, r2, p)`` as (S, A, S) and (S, A).
 

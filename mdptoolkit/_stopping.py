@@ -14,6 +14,17 @@ Returning the midpoint :math:`Tv + \tfrac{\gamma}{1-\gamma}\tfrac{m+M}{2}` there
 most :math:`\tfrac{\gamma}{2(1-\gamma)}\,\mathrm{sp}(Tv - v)`, where the span
 :math:`\mathrm{sp}(x) = \max x - \min x` ignores any constant offset — which is why the rule
 stops after a handful of iterations where the sup-norm rule (Thm 6.3.1) needs hundreds.
+
+The bounds hold for *every* :math:`v`, so a run that stops short of ``tol`` (``max_iter``, a
+stall at round-off level, a callback) still returns the midpoint and its bound as
+``error_bound``; only a run that overflows has none (and is refused), and with
+:math:`\gamma = 1` there is no bound at all (``error_bound`` is None and the message says so).
+
+A stall (no new smallest bound for :data:`PATIENCE` iterations) is declared only where
+round-off explains it: when the smallest bound seen is within the floating-point noise of
+:math:`Tv - v`, about :math:`(16 + \sqrt S)\,\epsilon \max|Tv|` per entry (a sum over up to
+S successors), times the rule's factor. Above that level a pause is the method's own
+transient (modified policy iteration's span need not shrink at every step) and the run goes on.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ import warnings
 
 import numpy as np
 
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, MDPValidationError
 from .result import MESSAGES
 
 PATIENCE = 100  # iterations without a new minimum of the span before declaring a stall
@@ -48,6 +59,8 @@ class SpanRule:
         self.factor = gamma / (1.0 - gamma) if self.discounted else np.inf
         self.weight = self.factor * max(0.5, gamma) if self.discounted else 1.0
         self.patience = PATIENCE if self.discounted else PATIENCE + n_states
+        self.noise = (16.0 + float(np.sqrt(n_states))) * EPS  # relative round-off of TV - V
+        self.floor = 0.0  # the bound's round-off level at the last iteration
         self.what = what if self.discounted else "max|TV - V|"
         self.best = np.inf
         self.best_k = 0
@@ -64,6 +77,13 @@ class SpanRule:
             self._diff = np.empty_like(TV)  # one buffer for every iteration
         diff = np.subtract(TV, V, out=self._diff)
         lo, hi = float(diff.min()), float(diff.max())
+        scale = max(float(TV.max()), -float(TV.min()))  # max|TV| without a temporary
+        return self.record(k, lo, hi, scale, TV=TV)
+
+    def record(self, k, lo, hi, scale, TV=None, finite=True):
+        """:meth:`update` from the statistics of TV - V (its min and max) and max|TV|; the
+        compiled loops (:mod:`mdptoolkit.solvers._kernels`) compute them on the fly. ``TV``
+        (or the flag ``finite``) tells whether every entry of TV is finite."""
         residual = max(hi, -lo)
         self.residual.append(residual)
         if self.discounted:
@@ -71,7 +91,6 @@ class SpanRule:
             self.offset = self.factor * (hi + lo) / 2
             # Rows of P sum to 1 only within row_error in floating point; the bounds' constant
             # shifts are then off by up to that fraction, amplified by gamma/(1-gamma).
-            scale = max(float(TV.max()), -float(TV.min()))  # max|TV| without a temporary
             self.model = self.factor * self.row_error * (abs(self.offset) + scale)
             value = self.weight * span + self.model
             self.bound.append(self.factor * span / 2 + self.model)
@@ -83,16 +102,30 @@ class SpanRule:
             value = residual
             self.bound.append(np.nan)
         self.value = value
-        if not np.isfinite(value) or not np.isfinite(TV).all():
+        if not np.isfinite(value) or not (finite if TV is None else np.isfinite(TV).all()):
             self.stop_reason = "diverged"
             return False
         if value <= self.tol:
             return True
+        if self.discounted:
+            self.floor = self.weight * self.noise * scale + self.model
         if value < self.best:
             self.best, self.best_k = value, k
-        elif k - self.best_k >= self.patience:
+        elif k - self.best_k >= self.patience and (not self.discounted
+                                                   or self.best <= 2 * self.floor):
             self.stop_reason = "stalled"
         return False
+
+    def extend(self, stats, best, best_k):
+        """Record iterations that needed no decision (the compiled loop made it: the bound
+        above tol and no stall), from their rows (min, max of TV - V, max|TV|) in ``stats``;
+        ``best``, ``best_k``: the smallest bound so far and its iteration (gamma < 1)."""
+        if len(stats):
+            lo, hi, scale = stats[:, 0], stats[:, 1], stats[:, 2]
+            self.residual.extend(np.maximum(hi, -lo).tolist())
+            model = self.factor * self.row_error * (np.abs(self.factor * (hi + lo) / 2) + scale)
+            self.bound.extend((self.factor * (hi - lo) / 2 + model).tolist())
+        self.best, self.best_k = best, best_k
 
     def corrected(self, TV, out=None):
         """The returned values: the midpoint of the bounds (gamma < 1) or TV itself
@@ -103,7 +136,19 @@ class SpanRule:
 
     @property
     def error_bound(self):
-        return self.bound[-1] if self.discounted and self.bound else None
+        """max|V - V*| of the corrected values (every exit but an overflow); None for gamma = 1."""
+        if not self.discounted or not self.bound or not np.isfinite(self.bound[-1]):
+            return None
+        return float(self.bound[-1])
+
+    def check_overflow(self, where):
+        """With gamma < 1 the iterates stay within max|R|/(1-gamma); a non-finite one means
+        float64 overflowed (the bounds multiply values by gamma/(1-gamma)): refuse."""
+        if self.discounted and self.stop_reason == "diverged":
+            raise MDPValidationError(
+                f"the values and their bounds must fit in float64; got a non-finite value at "
+                f"iteration {len(self.residual)} of {where} (gamma/(1-gamma) = {self.factor:.3g}): "
+                f"the values overflow float64 (rescale the rewards)")
 
     def converged_message(self):
         if self.discounted:
@@ -117,7 +162,8 @@ class SpanRule:
             return MESSAGES["diverged"].format(k=k, value=scale, why=why)
         if self.stop_reason == "precision":
             return MESSAGES["precision"].format(row_error=self.row_error, gamma=self.gamma,
-                                                scale=scale, floor=self.model, tol=self.tol)
+                                                scale=scale, floor=self.model,
+                                                tol=self.tol) + self.returned()
         if self.stop_reason == "stalled":
             noise = np.finfo(float).eps * max(scale, 1.0)
             if self.discounted:
@@ -127,17 +173,26 @@ class SpanRule:
             else:
                 why = ("with gamma = 1 this happens when some states never reach a terminal "
                        "state and their values drift")
-            return MESSAGES["stalled"].format(what=self.what, value=self.best, patience=self.patience,
-                                              need=self.tol, tol=self.tol, why=why)
+            message = MESSAGES["stalled"].format(what=self.what, value=self.best,
+                                                 patience=self.patience, need=self.tol,
+                                                 tol=self.tol, why=why)
+            return message + self.returned()
         detail = f"{self.what} = {self.value:.3g} > tol = {self.tol:g}"
-        return MESSAGES["max_iter"].format(max_iter=max_iter, detail=detail)
+        return MESSAGES["max_iter"].format(max_iter=max_iter, detail=detail) + self.returned()
+
+    def returned(self):
+        """What the returned values of a run that stopped short of tol guarantee."""
+        if self.discounted:
+            return (f"; the returned V is the corrected midpoint of the bounds, "
+                    f"max|V - V*| <= {self.bound[-1]:.3g} (error_bound)")
+        return "; with gamma = 1 nothing bounds max|V - V*| (error_bound is None)"
 
     def final_message(self, converged, by_callback, k, max_iter, scale):
         """The result's message; a :class:`ConvergenceWarning` too when the guarantee fails."""
         if converged:
             return self.converged_message()
         if by_callback:
-            return MESSAGES["callback"].format(k=k)
+            return MESSAGES["callback"].format(k=k) + self.returned()
         message = self.failure_message(k, max_iter, scale)
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
         return message

@@ -26,7 +26,7 @@ MESSAGES = {
     "diverged": "stopped: values diverged at iteration {k} (max|V| = {value:.3g}); {why}",
     "callback": "stopped: callback returned True at iteration {k}",
     "precision": "stopped: the rows of P sum to 1 only within {row_error:.2g} in floating point, "
-                 "which at gamma = {gamma:g} and |V| ~ {scale:.3g} limits the guaranteed accuracy "
+                 "which at gamma = {gamma:.10g} and |V| ~ {scale:.3g} limits the guaranteed accuracy "
                  "to ~{floor:.3g} > tol = {tol:g}; use a larger tol",
     "lp_failed": "stopped: HiGHS status {status}: {detail}",
 }

@@ -18,6 +18,49 @@ from .. import _validation as val
 from ..exceptions import ImproperPolicyError, MDPValidationError
 
 
+#: Largest value magnitude the solvers accept: their bounds multiply values by up to
+#: gamma/(1-gamma) and add a few of them, so a margin below float64's maximum is kept.
+MAX_VALUE = float(np.finfo(np.float64).max) / 16
+
+
+def check_value_range(R, gamma, where="R"):
+    r"""Refuse rewards whose values overflow float64: :math:`\max|R| / (1 - \gamma)` bounds
+    every value (and every iterate of the DP methods from 0) for :math:`\gamma < 1`.
+
+    ``R`` holds the rewards that can be earned (0 or -inf at disallowed actions are ignored).
+    Cheap (one pass over R); for :math:`\gamma = 1` the callers check their results instead
+    (:func:`check_finite_values`)."""
+    R = np.asarray(R)
+    if gamma >= 1.0 or R.size == 0:
+        return
+    # the MDP's rewards are finite (0 at disallowed actions): two reductions, no temporaries
+    r_max = max(float(R.max()), -float(R.min()))
+    if not np.isfinite(r_max):  # an R_pi with -inf (a caller's own array): ignore those
+        r_max = float(np.abs(R[np.isfinite(R)]).max(initial=0.0))
+    with np.errstate(over="ignore"):
+        bound = r_max / (1.0 - gamma)
+    if not bound <= MAX_VALUE:
+        magnitude = np.abs(np.where(np.isfinite(R), R, 0.0))
+        i = int(np.argmax(magnitude))
+        r_max = float(magnitude.reshape(-1)[i])
+        at = np.unravel_index(i, R.shape) if R.ndim > 1 else (i,)
+        raise MDPValidationError(
+            f"the values must fit in float64 (|V| <= max|R|/(1 - gamma) <= {MAX_VALUE:.3g}); "
+            f"got max|R|/(1 - gamma) = {bound:.3g} with |{where}[{', '.join(map(str, at))}]| = "
+            f"{r_max:.3g} and gamma = {gamma:g}: the values overflow float64 (rescale the rewards)")
+
+
+def check_finite_values(V, where):
+    """Refuse a computed value array that overflowed float64 (inf or NaN)."""
+    V = np.asarray(V)
+    if not np.isfinite(V).all():
+        bad = np.argwhere(~np.isfinite(V))
+        at = ", ".join(map(str, bad[0]))
+        raise MDPValidationError(
+            f"the values must be finite float64 numbers; got {V[tuple(bad[0])]} at V[{at}] of "
+            f"{where} ({len(bad)} entries): the values overflow float64 (rescale the rewards)")
+
+
 def policy_reward(mdp, pi):
     """R_pi(s) = sum_a pi(a|s) R(s, a)."""
     return np.einsum("sa,sa->s", pi, mdp._R0)

@@ -7,7 +7,8 @@ import numpy as np
 
 from .. import _validation as val
 from ..operators import q_values
-from .chain import check_proper, policy_chain, policy_reward, regularized_reward
+from .chain import (check_finite_values, check_proper, check_value_range, policy_chain,
+                    policy_reward, regularized_reward)
 from .structure import layers_of
 from .linear import solve_chain, solve_values, _restrict
 from .sweeps import _evaluate_iterative
@@ -50,7 +51,9 @@ def evaluate_policy(mdp, policy, *, method="direct", tol=1e-10, max_iter=None, b
         With :math:`\gamma = 1`, when some state never reaches a terminal state under the policy
         (both methods).
     MDPValidationError
-        For a malformed policy, or one that puts mass where the reference has none (beta > 0).
+        For a malformed policy, or one that puts mass where the reference has none (beta > 0),
+        or when the values overflow float64 (:math:`\max|R_\pi|/(1-\gamma)` beyond ~1e307,
+        checked before solving, or a non-finite result).
 
     Examples
     --------
@@ -81,14 +84,20 @@ def evaluate_policy(mdp, policy, *, method="direct", tol=1e-10, max_iter=None, b
     gamma = mdp.gamma
     if method == "direct" and layers_of(mdp) is not None:
         R_pi = regularized_reward(mdp, pi, policy_reward(mdp, pi), beta, reference)
-        return layers_of(mdp).values(pi, R_pi, gamma)
-    P_pi, R_pi = policy_chain(mdp, pi)
-    R_pi = regularized_reward(mdp, pi, R_pi, beta, reference)
-    if gamma == 1.0:
-        check_proper(mdp, P_pi)
-    if method == "iterative":
-        return _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter)
-    return solve_values(mdp, P_pi, R_pi)
+        check_value_range(R_pi, gamma, "R_pi")
+        V = layers_of(mdp).values(pi, R_pi, gamma)
+    else:
+        P_pi, R_pi = policy_chain(mdp, pi)
+        R_pi = regularized_reward(mdp, pi, R_pi, beta, reference)
+        check_value_range(R_pi, gamma, "R_pi")
+        if gamma == 1.0:
+            check_proper(mdp, P_pi)
+        if method == "iterative":
+            V = _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter)
+        else:
+            V = solve_values(mdp, P_pi, R_pi)
+    check_finite_values(V, "evaluate_policy")
+    return V
 
 
 def evaluate_q(mdp, policy, *, beta=0.0, reference=None):

@@ -13,6 +13,7 @@ from .. import _validation as val
 from .._stopping import EPS, SpanRule
 from ..exceptions import ConvergenceWarning
 from ..operators import _csr_matvec
+from . import _kernels
 
 
 def _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter):
@@ -58,7 +59,8 @@ def sweep_budget(P_pi, dense_direct):
     return int(max(100, direct / per_sweep))
 
 
-def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=EPS):
+def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=EPS,
+                 compiled=None):
     r"""Warm-started evaluation by sweeps, certified by the span bound.
 
     Applies :math:`T^\pi V = R_\pi + \gamma P_\pi V` from ``V0`` until the MacQueen bound
@@ -74,14 +76,19 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
     The bound is checked on some sweeps only: from the rate observed so far the sweeps
     predict how many more are needed and run half of them (at most :data:`BLIND_SWEEPS`)
     without computing ``T^pi V - V``, which is most of a sweep's cost on small MDPs. The
-    returned V is always certified by a checked sweep.
+    returned V is always certified by a checked sweep. With Numba (the ``fast`` extra) the
+    sweeps between two checks and the check's statistics run as one compiled loop
+    (:mod:`mdptoolkit.evaluation._kernels`) when ``compiled`` is True, or when it is None and
+    the chain has :data:`~._kernels.MIN_WORK` transitions or more.
     """
     factor = gamma / (1.0 - gamma)
     row_error = max(float(row_error), EPS)
     x = np.array(V0, dtype=np.float64)
     y = np.empty_like(x)
     diff = np.empty_like(x)
-    if isinstance(P_pi, tuple) and _csr_matvec is None:  # pragma: no cover - old SciPy
+    if isinstance(P_pi, _kernels.PolicyRows):  # the compiled sweeps only
+        compiled = True
+    elif isinstance(P_pi, tuple) and _csr_matvec is None:  # pragma: no cover - old SciPy
         P_pi = sp.csr_array((P_pi.data, P_pi.indices, P_pi.indptr), shape=P_pi.shape)
     csr = not isinstance(P_pi, np.ndarray) and _csr_matvec is not None
     if csr:  # a SciPy sparse matrix, or CSRRows (the same three arrays, unchecked)
@@ -89,22 +96,43 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
             P_pi = sp.csr_array(P_pi)
         n = P_pi.shape[0]
         indptr, indices = P_pi.indptr, P_pi.indices
-        data = P_pi.data * gamma  # gamma folded in once, not per sweep
+        rows = getattr(P_pi, "rows", None)
+        # gamma folded in once, not per sweep (the compiled sweeps take it as it is)
+        data = P_pi.data * gamma if rows is None else P_pi.data
     scale = max(float(x.max()), -float(x.min()))  # max|V|, refreshed as the sweeps go
     best, best_k = np.inf, 0
     checked = []  # (sweep, span) of the checked sweeps
     next_check = 1
-    for k in range(1, max_sweeps + 1):
-        if csr:
-            np.copyto(y, R_pi)
-            _csr_matvec(n, n, indptr, indices, data, x, y)
+    if compiled is None:  # the caller's choice (the size of its MDP), else this chain's size
+        compiled = P_pi.nnz >= _kernels.MIN_WORK
+    kernels = _kernels.compiled() if csr and compiled else None
+    if kernels is not None:
+        R_pi = np.array(R_pi, dtype=np.float64)  # writable: Numba reads read-only arrays slower
+        stats = np.empty((1, 4))
+        g = gamma if rows is not None else 1.0
+        if rows is None:
+            rows = np.arange(n)
+    k = 0
+    while k < max_sweeps:
+        if kernels is not None:  # the unchecked sweeps and the checked one, without Python
+            n_run = max(1, min(next_check, max_sweeps) - k)
+            if not kernels.eval_sweeps_csr(indptr, indices, data, rows, g, R_pi, x, y, n_run,
+                                           stats):
+                x, y = y, x
+            k += n_run
+            lo, hi = float(stats[0, 0]), float(stats[0, 1])
         else:
-            y = R_pi + gamma * (P_pi @ x)
-        if k < next_check:
-            x, y = y, x
-            continue
-        np.subtract(y, x, out=diff)
-        lo, hi = float(np.minimum.reduce(diff)), float(np.maximum.reduce(diff))
+            k += 1
+            if csr:
+                np.copyto(y, R_pi)
+                _csr_matvec(n, n, indptr, indices, data, x, y)
+            else:
+                y = R_pi + gamma * (P_pi @ x)
+            if k < next_check:
+                x, y = y, x
+                continue
+            np.subtract(y, x, out=diff)
+            lo, hi = float(np.minimum.reduce(diff)), float(np.maximum.reduce(diff))
         span = hi - lo
         if not np.isfinite(span):
             return None, np.inf, k

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _validation as val
-from ..evaluation.chain import csr_rows
+from ..evaluation.chain import check_value_range, csr_rows
 from ..exceptions import ConvergenceWarning
 from ..operators import _Backup
 from ..result import SolverResult
@@ -22,6 +22,11 @@ def _initial_values(mdp, V0, name="V0"):
     V = val.as_float_array(V0, name, shape=(mdp.n_states,))
     V[mdp.terminal] = 0.0
     return V
+
+
+def check_rewards(mdp):
+    """Refuse, before any work, an MDP whose values overflow float64 (gamma < 1)."""
+    check_value_range(mdp._R0, mdp.gamma)
 
 
 def _finish(mdp, method, V, k, converged, message, history, error_bound=None, backup=None,

@@ -46,8 +46,9 @@ def relative_value_iteration(mdp, *, tol=1e-8, max_iter=100_000, tau=0.5, V0=Non
     -------
     SolverResult
         ``gain``: the midpoint of the final bounds; ``V``: the bias, normalized so that
-        ``V[0] = 0``; ``policy``: greedy in the bias. ``history`` has ``gain_lower``,
-        ``gain_upper``, ``residual`` (span of the bounds) and ``elapsed``.
+        ``V[0] = 0``; ``policy``: greedy in the bias. ``history`` has one entry per iteration
+        (``iterations`` entries): ``gain_lower``, ``gain_upper``, ``residual`` (span of the
+        bounds) and ``elapsed``.
 
     References
     ----------

@@ -14,13 +14,18 @@ import time
 import numpy as np
 
 from .. import _validation as val
+from ..evaluation.chain import check_finite_values
 from ..operators import _Backup
 from ..result import MESSAGES, SolverResult
 
 __all__ = ["backward_induction"]
 
 
-def backward_induction(mdp, horizon, *, terminal_values=None):
+#: Default largest size of the result (V, Q and policy together), in bytes.
+MAX_BYTES = 2**33
+
+
+def backward_induction(mdp, horizon, *, terminal_values=None, max_bytes=MAX_BYTES):
     r"""Optimal non-stationary policy for a finite horizon.
 
     Parameters
@@ -31,6 +36,9 @@ def backward_induction(mdp, horizon, *, terminal_values=None):
         Number of decisions H >= 1.
     terminal_values : array_like (S,), optional
         :math:`V_H`, the value of ending in each state (default 0).
+    max_bytes : int, default 2**33 (8 GiB)
+        The result holds (H + 1)·S values, H·S·A action values and H·S actions, 8 bytes each;
+        a horizon that needs more than ``max_bytes`` is refused before anything is allocated.
 
     Returns
     -------
@@ -38,7 +46,15 @@ def backward_induction(mdp, horizon, *, terminal_values=None):
         ``V`` of shape (H + 1, S): ``V[t]`` is the optimal value with H - t decisions to go
         (``V[H]`` = terminal values); ``Q`` (H, S, A); ``policy`` (H, S) with ``policy[t]`` the
         decision at time t (lowest index among ties). Exact: ``converged`` is True.
-        ``history["residual"][k]`` is max|V_t - V_t+1| at the k-th backward step.
+        ``history`` has one entry per backward step (``iterations`` = H entries):
+        ``history["residual"][k]`` is max|V_t - V_t+1| at the k-th backward step, and
+        ``elapsed``.
+
+    Raises
+    ------
+    MDPValidationError
+        When the result would take more than ``max_bytes`` (the message names the size), or
+        when the values overflow float64.
 
     References
     ----------
@@ -61,7 +77,14 @@ def backward_induction(mdp, horizon, *, terminal_values=None):
            [0, 0]])
     """
     H = val.check_positive(horizon, "horizon", integer=True)
+    max_bytes = val.check_positive(max_bytes, "max_bytes", integer=True)
     S, A = mdp.n_states, mdp.n_actions
+    n_bytes = 8 * ((H + 1) * S + H * S * A + H * S)
+    if n_bytes > max_bytes:
+        raise val.MDPValidationError(
+            f"the result of backward_induction must take at most max_bytes={max_bytes:,} bytes; "
+            f"got 8*((H + 1)*S + H*S*A + H*S) = {n_bytes:,} bytes ({n_bytes / 2**30:.3g} GiB) for "
+            f"horizon H={H:,}, S={S}, A={A} (use a shorter horizon, or pass a larger max_bytes)")
     V = np.zeros((H + 1, S))
     if terminal_values is not None:
         V[H] = val.as_float_array(terminal_values, "terminal_values", shape=(S,))
@@ -76,6 +99,7 @@ def backward_induction(mdp, horizon, *, terminal_values=None):
         V[t] = Q_am.max(axis=0)
         residual.append(float(np.abs(V[t] - V[t + 1]).max()))
         elapsed.append(time.perf_counter() - start)
+    check_finite_values(V, "backward_induction")
     return SolverResult(V=V, Q=Q, policy=policy, iterations=H, converged=True,
                         method="backward_induction", message=MESSAGES["horizon"].format(k=H),
                         history={"residual": np.array(residual), "elapsed": np.array(elapsed)},

@@ -21,11 +21,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _validation as val
-from .policy_iteration import policy_iteration
 from ..evaluation.policy import occupancy as state_occupancy
 from ..exceptions import ConvergenceWarning
 from ..operators import greedy_policy
 from ..result import MESSAGES, SolverResult
+from ._common import check_rewards
+from .policy_iteration import policy_iteration
 
 __all__ = ["linear_programming"]
 
@@ -38,7 +39,9 @@ def linear_programming(mdp, *, options=None):
     mdp : MDP
         Dense or sparse; the constraint matrix is built sparse either way.
     options : dict, optional
-        Passed to ``linprog(..., method="highs", options=options)``.
+        Passed to ``linprog(..., method="highs", options=options)``. An option HiGHS does not
+        know is refused (:class:`MDPValidationError` naming it and listing the valid ones),
+        not just warned about.
 
     Returns
     -------
@@ -46,7 +49,12 @@ def linear_programming(mdp, *, options=None):
         ``occupancy`` is the (S, A) discounted state–action occupancy
         :math:`x(s, a) = d^\pi(s)\pi(a|s)` of the returned optimal policy under ``mdp.mu`` — an
         optimal solution of the dual LP above. ``iterations`` is 1 (one LP solve; the message
-        gives HiGHS's iteration count) and ``history`` has one entry.
+        gives HiGHS's iteration count) and ``history`` has one entry per iteration (one).
+
+    Raises
+    ------
+    MDPValidationError
+        For an unknown option, or when the values overflow float64.
 
     Notes
     -----
@@ -64,8 +72,10 @@ def linear_programming(mdp, *, options=None):
     (array([ -8.571429, -20.      ]), array([[ 1.9048,  0.    ],
            [18.0952,  0.    ]]))
     """
-    from scipy.optimize import linprog  # imported here: it takes a quarter second
+    from scipy.optimize import OptimizeWarning, linprog  # here: the import takes 0.25 s
 
+    options = _check_options(options)
+    check_rewards(mdp)
     S = mdp.n_states
     gamma = mdp.gamma
     rows = np.flatnonzero((mdp.allowed & ~mdp.terminal[:, None]).T.reshape(-1))  # action-major
@@ -74,8 +84,15 @@ def linear_programming(mdp, *, options=None):
     A_ub = (gamma * op - E).tocsr()
     b_ub = -mdp._R_am.reshape(-1)[rows]
     bounds = np.where(mdp.terminal[:, None], 0.0, [-np.inf, np.inf])
-    res = linprog(np.ones(S), A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs",
-                  options=options)
+    with warnings.catch_warnings():
+        # an option SciPy does not know is an error here, never a warning and a default run
+        warnings.filterwarnings("error", message="Unrecognized options", category=OptimizeWarning)
+        try:
+            res = linprog(np.ones(S), A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs",
+                          options=options)
+        except OptimizeWarning as warning:
+            raise val.MDPValidationError(f"options must be HiGHS options of scipy's linprog; "
+                                         f"got {warning} in options={options!r}") from None
     if res.status != 0 or res.x is None:
         # never a NaN answer: say so, and solve exactly by policy iteration instead
         message = MESSAGES["lp_failed"].format(status=res.status, detail=res.message)
@@ -102,3 +119,31 @@ def linear_programming(mdp, *, options=None):
                         history={"objective": np.array([res.fun]),
                                  "lp_max_error": np.array([np.abs(res.x - polished.V).max()])},
                         error_bound=polished.error_bound, occupancy=x)
+
+
+def highs_options():
+    """The option names ``linprog(method="highs")`` accepts, from SciPy's own signature;
+    None when this SciPy does not expose them (the run then refuses unknown ones itself)."""
+    import inspect
+
+    try:
+        from scipy.optimize._linprog_highs import _linprog_highs
+    except ImportError:  # pragma: no cover - a SciPy that moved it
+        return None
+    params = inspect.signature(_linprog_highs).parameters.values()
+    return [p.name for p in params
+            if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty]
+
+
+def _check_options(options):
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict of HiGHS options; got {type(options).__name__}")
+    valid = highs_options()
+    unknown = [name for name in options if valid is not None and name not in valid]
+    if unknown:
+        raise val.MDPValidationError(
+            f"options must name HiGHS options of scipy's linprog; got unknown "
+            f"{', '.join(map(repr, unknown))} in options (valid: {', '.join(valid)})")
+    return options

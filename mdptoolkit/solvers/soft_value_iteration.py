@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _validation as val
 from .._stopping import SpanRule, callback_state
+from ..evaluation.chain import check_value_range
 from ..evaluation.sweeps import default_max_iter
 from ..operators import _Backup, logsumexp, softmax_policy
 from ..result import SolverResult
@@ -53,7 +54,10 @@ def soft_value_iteration(mdp, beta, *, reference=None, tol=1e-8, max_iter=None, 
     Returns
     -------
     SolverResult
-        ``policy`` is stochastic (S, A): ``softmax_policy(Q, beta, reference)``.
+        ``policy`` is stochastic (S, A): ``softmax_policy(Q, beta, reference)``. As in
+        :func:`~mdptoolkit.value_iteration`, ``V`` is the corrected midpoint with its
+        ``error_bound`` on every exit, and ``history`` has one entry per iteration
+        (``residual``, ``error_bound``, ``elapsed``).
 
     Examples
     --------
@@ -70,6 +74,7 @@ def soft_value_iteration(mdp, beta, *, reference=None, tol=1e-8, max_iter=None, 
     beta = val.check_beta(beta, allow_zero=False)
     tol = val.check_positive(tol, "tol")
     ref = val.as_reference(mdp, reference)
+    check_value_range(mdp._R0, mdp.gamma)
     with np.errstate(divide="ignore"):
         logref_am = np.log(ref).T.copy()  # (A, S)
     S = mdp.n_states
@@ -95,15 +100,16 @@ def soft_value_iteration(mdp, beta, *, reference=None, tol=1e-8, max_iter=None, 
         elapsed.append(time.perf_counter() - start)
         if done:
             converged = True
-            V = rule.corrected(TV)
             break
-        V = TV
-        if rule.stop_reason:
+        if rule.stop_reason or k == max_iter:
             break
-        if callback is not None and callback(k, callback_state(V=V, residual=rule.residual[-1],
+        if callback is not None and callback(k, callback_state(V=TV, residual=rule.residual[-1],
                                                                error_bound=rule.bound[-1])):
             by_callback = True
             break
+        V = TV
+    rule.check_overflow("soft_value_iteration")
+    V = rule.corrected(TV)  # every exit: the bound certifies the midpoint correction of TV
     message = rule.final_message(converged, by_callback, k, max_iter, float(np.abs(V).max()))
     V = np.where(mdp.terminal, 0.0, V)
     Q = backup.q(V).T.copy()
@@ -111,4 +117,4 @@ def soft_value_iteration(mdp, beta, *, reference=None, tol=1e-8, max_iter=None, 
     return SolverResult(V=V, Q=Q, policy=policy, iterations=k, converged=converged,
                         method="soft_value_iteration", message=message,
                         history=rule.history(elapsed),
-                        error_bound=rule.error_bound if converged else None)
+                        error_bound=rule.error_bound)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.sparse as sp
 
 from .. import _validation as val
 from .._stopping import SpanRule, callback_state
 from ..evaluation.sweeps import default_max_iter
 from ..operators import _Backup
-from ._common import _finish, _initial_values
+from . import _gauss_seidel, _kernels
+from ._common import _finish, _initial_values, check_rewards
+
+#: Iterations per run of the compiled loop (its statistics are replayed between runs).
+CHUNK = 4096
 
 
 def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False, callback=None):
@@ -30,9 +33,13 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     V0 : array_like (S,), optional
         Initial values (default 0; terminal entries are set to 0).
     gauss_seidel : bool
-        Update states in place in index order (a Python loop over states: meant for teaching
-        and small MDPs). The stopping rule is then checked with one Jacobi backup of the
-        Gauss–Seidel iterate, so the guarantee is the same.
+        Each iteration makes a forward and a backward Gauss–Seidel sweep (states updated in
+        place, each from the values already updated), then one Jacobi backup of the result:
+        the span rule is checked there, so the guarantee below is the same, and the next
+        iteration starts from the corrected midpoint (:mod:`mdptoolkit.solvers._gauss_seidel`
+        gives the bound's proof and the choice of order). Compiled with Numba (the ``fast``
+        extra); without it a Python loop over states, meant for teaching and small MDPs.
+        ``history["residual"]`` is then max|TW - W| at the Gauss–Seidel iterate W.
     callback : callable, optional
         ``callback(k, state)`` after iteration k, with ``state.V``, ``state.residual`` and
         ``state.error_bound``; returning True stops (``converged=False``).
@@ -40,8 +47,18 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     Returns
     -------
     SolverResult
-        ``history`` has ``residual`` (max|V_k+1 - V_k|), ``error_bound`` (the guaranteed
-        max|V - V*| had the method stopped there) and ``elapsed`` (seconds).
+        ``V`` is the corrected midpoint of the bounds below on *every* exit (converged or not:
+        ``max_iter``, a stall at round-off level, a callback), and ``error_bound`` its
+        guaranteed max|V - V*| (None for :math:`\gamma = 1`, where no such bound exists; the
+        message says so). ``history`` has one entry per iteration (``iterations`` entries):
+        ``residual`` (max|V_k+1 - V_k|), ``error_bound`` (the guaranteed max|V - V*| had the
+        method stopped there) and ``elapsed`` (seconds).
+
+    Raises
+    ------
+    MDPValidationError
+        When the values overflow float64 (:math:`\max|R|/(1-\gamma)` beyond ~1e307, or an
+        iterate that is not finite).
 
     Notes
     -----
@@ -72,6 +89,13 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     With :math:`\gamma = 1` no such bound exists: ``tol`` bounds the residual
     :math:`\max|TV - V|` and the message says so.
 
+    With Numba installed (the ``fast`` extra) and no ``callback``, the iterations run as one
+    compiled loop (:mod:`mdptoolkit.solvers._kernels`: the backup, the maximum over actions
+    and the statistics of :math:`TV - V` in one pass over P, and the rule's decisions inside)
+    on MDPs where the Python around each backup is a sizeable share of the time; the rule
+    replays the loop's statistics, so iterations, history and result are those of the NumPy
+    path up to round-off (``history["elapsed"]`` is then interpolated within each compiled run).
+
     References
     ----------
     Puterman, M. L. (2005). *Markov Decision Processes*, §6.3 and §6.6. Wiley.
@@ -88,6 +112,7 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     True
     """
     tol = val.check_positive(tol, "tol")
+    check_rewards(mdp)
     V = _initial_values(mdp, V0)
     backup = _Backup(mdp)
     TV = np.empty_like(V)
@@ -97,71 +122,116 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
         diff0 = backup.max(V, out=TV)[0] - V
         span0 = float(np.ptp(diff0))
         if gauss_seidel and mdp.gamma < 1:
-            # no span contraction for the Gauss-Seidel iterates; use the sup-norm one:
-            # span(TV_k - V_k) <= 2 (1 + gamma) |V_k - V*| <= 2 (1 + gamma) gamma^k |TV0 - V0| / (1 - gamma)
+            # no a-priori span contraction for the Gauss-Seidel iterates; the sup-norm one of
+            # plain sweeps: span(TV_k - V_k) <= 2 (1 + gamma) |V_k - V*|
+            # <= 2 (1 + gamma) gamma^k |TV0 - V0| / (1 - gamma)
             span0 = 4 * float(np.abs(diff0).max()) / (1 - mdp.gamma)
         max_iter = default_max_iter(mdp.gamma, tol, span0)
     max_iter = val.check_positive(max_iter, "max_iter", integer=True)
-    sweep = _gauss_seidel_sweep(mdp) if gauss_seidel else None
-    if sweep is not None:
-        # the span of Gauss-Seidel iterates need not shrink monotonically (their sup-norm
-        # error does), so a pause in its decrease is no stall: only max_iter ends the run
-        rule.patience = max_iter + 1
     elapsed, start = [], time.perf_counter()
     converged, by_callback, k = False, False, 0
-    for k in range(1, max_iter + 1):
+    # Gauss-Seidel: compiled at every size (the NumPy sweep is a Python loop over states)
+    kernels = (_kernels.for_mdp(mdp, upto=None) if gauss_seidel
+               else _kernels.for_mdp(mdp) if rule.discounted else None)
+    sweep = _gauss_seidel.symmetric_sweep(mdp, kernels) if gauss_seidel else None
+    if kernels is not None and callback is None and rule.discounted:
+        k, converged, V, TV = _compiled_run(kernels, mdp, rule, V, TV, max_iter, elapsed,
+                                            gauss_seidel)
+        max_iter_left = 0  # the compiled loop ran
+    else:
+        max_iter_left = max_iter
+    jacobi = _jacobi_check(mdp, kernels, backup, rule) if sweep is not None else None
+    for k in range(1, max_iter_left + 1):
         if sweep is not None:
-            V_next = sweep(V)  # one in-place sweep; the rule checks a Jacobi backup of it
-            backup.max(V_next, out=TV)
-            done = rule.update(k, V_next, TV)
-            rule.residual[-1] = float(np.abs(V_next - V).max())
+            sweep(V)  # forward and backward, in place; the rule checks a Jacobi backup of it
+            done = jacobi(k, V, TV)
         else:
             backup.max(V, out=TV)
             done = rule.update(k, V, TV)
-            V_next = TV
         elapsed.append(time.perf_counter() - start)
         if done:
             converged = True
-            spare, V = V, rule.corrected(TV, out=TV)  # the last iterate's buffer is free now
             break
-        if rule.stop_reason:
-            V = V_next.copy()
+        if rule.stop_reason or k == max_iter:
             break
-        if callback is not None and callback(k, callback_state(V=V_next, residual=rule.residual[-1],
+        if callback is not None and callback(k, callback_state(V=TV if sweep is None else V,
+                                                               residual=rule.residual[-1],
                                                                error_bound=rule.bound[-1])):
             by_callback = True
-            V = V_next.copy()
             break
         if sweep is not None:
-            V = V_next
+            np.add(TV, rule.offset, out=V)  # restart from the midpoint (gamma = 1: TV itself)
         else:
             V, TV = TV, V
-    else:
-        V = V_next.copy()
+    rule.check_overflow("value_iteration")
+    # every exit: TV = T(last iterate), and its midpoint correction is what the bound certifies
+    spare, V = V, rule.corrected(TV, out=TV)  # the last iterate's buffer is free now
     message = rule.final_message(converged, by_callback, k, max_iter, float(np.abs(TV).max()))
     return _finish(mdp, "value_iteration", V, k, converged, message, rule.history(elapsed),
-                   rule.error_bound if converged else None, backup=backup,
-                   spare=spare if converged and sweep is None else None)
+                   rule.error_bound, backup=backup, spare=spare)
 
 
-def _gauss_seidel_sweep(mdp):
-    """A function V -> V' doing one Gauss–Seidel sweep in state order (state-major rows)."""
-    S, A = mdp.n_states, mdp.n_actions
-    op = sp.csr_array(mdp._op)
-    perm = (np.arange(S)[:, None] + S * np.arange(A)[None, :]).ravel()  # state-major rows
-    P_sm = op[perm]
-    indptr, indices, data = P_sm.indptr, P_sm.indices, P_sm.data
-    action_of = np.repeat(np.arange(S * A) % A, np.diff(indptr))  # action of each nonzero
-    R = mdp._R_am.T  # (S, A), -inf at disallowed
-    gamma = mdp.gamma
-    bounds = indptr[::A]
+def _compiled_run(kernels, mdp, rule, V, TV, max_iter, elapsed, gauss_seidel):
+    """Value iteration by the compiled loop (:mod:`._kernels`), in runs of up to CHUNK
+    iterations without Python; the rule replays each run's statistics and decides as on the
+    NumPy path. ``elapsed`` gets one entry per iteration (interpolated within a run).
+    Returns (iterations, converged, last iterate, T of it) (the two buffers V and TV, in
+    some order)."""
+    op = mdp._op
+    R = np.array(mdp._R_am)  # writable: Numba reads read-only arrays markedly slower
+    if isinstance(op, np.ndarray):
+        loop, args = (kernels.gs_loop_dense if gauss_seidel else kernels.vi_loop_dense), (op,)
+    else:
+        loop = kernels.gs_loop_csr if gauss_seidel else kernels.vi_loop_csr
+        args = (op.indptr, op.indices, op.data)
+    stats = np.empty((_kernels.n_blocks(kernels), 4))
+    history = np.empty((min(CHUNK, max_iter), 3))
+    start = last = time.perf_counter()
+    k = 0
+    while True:
+        n, code, best, best_k, swapped = loop(
+            *args, R, mdp.gamma, V, TV, stats, history, min(CHUNK, max_iter - k), rule.tol,
+            rule.factor, rule.weight, rule.row_error, rule.best, rule.best_k, k, rule.patience)
+        if swapped:
+            V, TV = TV, V
+        rule.extend(history[:n - 1], best, best_k)
+        lo, hi, scale = history[n - 1]
+        done = rule.record(k + n, float(lo), float(hi), float(scale),
+                           finite=code != _kernels.DIVERGED)
+        now = time.perf_counter()
+        elapsed.extend((last - start + (now - last) * np.arange(1, n + 1) / n).tolist())
+        last, k = now, k + n
+        if done or rule.stop_reason or k >= max_iter:
+            return k, done, V, TV
+        # a pause that is no stall, or the end of a run: go on from TV (Gauss-Seidel: from
+        # its midpoint)
+        if gauss_seidel:
+            np.add(TV, rule.offset, out=V)
+        else:
+            V, TV = TV, V
 
-    def sweep(V):
-        V = V.copy()
-        for s in range(S):
-            lo, hi = bounds[s], bounds[s + 1]
-            sums = np.bincount(action_of[lo:hi], data[lo:hi] * V[indices[lo:hi]], minlength=A)
-            V[s] = np.max(R[s] + gamma * sums)
-        return V
 
-    return sweep
+def _jacobi_check(mdp, kernels, backup, rule):
+    """``check(k, W, TW)``: the Jacobi backup TW = T W of a Gauss–Seidel iterate W and the span
+    rule's verdict on it (:mod:`._gauss_seidel`), by the compiled fused backup when given."""
+    if kernels is None:
+        def check(k, W, TW):
+            backup.max(W, out=TW)
+            return rule.update(k, W, TW)
+
+        return check
+    op = mdp._op
+    R = np.array(mdp._R_am)
+    stats = np.empty((_kernels.n_blocks(kernels), 4))
+    if isinstance(op, np.ndarray):
+        one, args = kernels.backup_dense, (op,)
+    else:
+        one, args = kernels.backup_csr, (op.indptr, op.indices, op.data)
+
+    def check(k, W, TW):
+        one(*args, R, mdp.gamma, W, TW, stats)
+        lo, hi, scale, finite = stats[:, 0].min(), stats[:, 1].max(), stats[:, 2].max(), \
+            not stats[:, 3].any()
+        return rule.record(k, float(lo), float(hi), float(scale), finite=finite)
+
+    return check

@@ -1,0 +1,130 @@
+r"""Compiled sweeps of iterative policy evaluation (Numba), beside the NumPy path of
+:func:`mdptoolkit.evaluation.sweeps.sweep_values`, and the helpers that the compiled loops of
+:mod:`mdptoolkit.solvers._kernels` share with them.
+
+:func:`eval_sweeps_csr` runs ``n`` sweeps :math:`y = R_\pi + \gamma P_\pi x` over the CSR rows
+of a policy's chain without returning to Python, the last one computing the statistics of
+:math:`y - x` (its minimum and maximum, :math:`\max|y|`) that the span bound needs in the same
+pass. The functions are plain Python (tested without Numba); :func:`compiled` returns them
+compiled when Numba is installed (``pip install mdptoolkit[fast]``), else None. Numba is
+imported on first use only.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from typing import NamedTuple
+
+import numpy as np
+
+#: Chains with at least this many transitions use the compiled sweeps (when Numba is
+#: installed); below it a sweep costs microseconds either way.
+MIN_WORK = 1 << 11
+
+prange = range  # numba.prange in the compiled copies of the parallel loops
+
+
+def _blocks(S, n_blocks, b):
+    size = (S + n_blocks - 1) // n_blocks
+    return b * size, min(S, (b + 1) * size)
+
+
+def _row_dot(indptr, indices, data, row, x):
+    """sum_p data[p] x[indices[p]] over the CSR row (unsigned indices: no negative-index
+    wraparound in the compiled loop, which then runs at the speed of SciPy's C++ product)."""
+    p = np.uint64(indptr[row])
+    end = np.uint64(indptr[row + 1])
+    one = np.uint64(1)
+    acc = 0.0
+    while p < end:
+        acc += data[p] * x[np.uint64(indices[p])]
+        p += one
+    return acc
+
+
+def eval_sweeps_csr(indptr, indices, data, rows, gamma, R, x, y, n, stats):
+    """``n`` >= 1 sweeps y = R + gamma P x over the CSR rows ``rows`` (one per state: a
+    policy's rows of the MDP's own matrix, no gathered copy), swapping the two buffers between
+    sweeps; returns True when the last result is in ``y`` (else in ``x``, the previous one in
+    ``y``), with the statistics of (last - previous) in ``stats``: per block of states the
+    minimum, the maximum, max|last| and a flag for non-finite values."""
+    S = R.shape[0]
+    n_blocks = stats.shape[0]
+    src, dst = x, y
+    for k in range(n):
+        last = k == n - 1
+        for b in prange(n_blocks):
+            s0, s1 = _blocks(S, n_blocks, b)
+            lo, hi, big, bad = np.inf, -np.inf, 0.0, 0.0
+            for s in range(s0, s1):
+                acc = R[s] + gamma * _row_dot(indptr, indices, data, rows[s], src)
+                dst[s] = acc
+                if last:
+                    d = acc - src[s]
+                    if not math.isfinite(acc):
+                        bad = 1.0
+                    lo = min(lo, d)
+                    hi = max(hi, d)
+                    big = max(big, abs(acc))
+            if last:
+                stats[b, 0], stats[b, 1], stats[b, 2], stats[b, 3] = lo, hi, big, bad
+        if not last:
+            src, dst = dst, src
+    return n % 2 == 1
+
+
+class PolicyRows(NamedTuple):
+    """A policy's chain as its rows of the MDP's action-major CSR matrix: ``rows[s]`` is the row
+    of (s, pi(s)). The compiled sweeps read them in place; ``nnz`` counts their entries."""
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    rows: np.ndarray
+    shape: tuple
+    nnz: int
+
+
+#: The loops uncompiled (for tests, and to read).
+PYTHON = types.SimpleNamespace(eval_sweeps_csr=eval_sweeps_csr, parallel=False)
+
+_compiled = {}  # parallel flag -> namespace, or False when Numba is not installed
+
+
+def compiled(parallel=False):
+    """:data:`PYTHON` compiled by Numba (block loops over the cores when ``parallel``), or
+    None without Numba."""
+    if parallel not in _compiled:
+        try:
+            import numba
+        except ImportError:
+            _compiled[parallel] = False
+        else:
+            jit = jitter(numba, parallel, dict(globals()))
+            jit(_blocks, inline="always")
+            jit(_row_dot, inline="always")
+            _compiled[parallel] = types.SimpleNamespace(
+                eval_sweeps_csr=jit(eval_sweeps_csr, parallel=parallel), parallel=parallel)
+    return _compiled[parallel] or None
+
+
+def jitter(numba, parallel, glob):
+    """``jit(f, **flags)``: f compiled by Numba with the globals ``glob`` (where ``prange`` is
+    Numba's when ``parallel``), entered there under f's name so that the functions compiled
+    after it call the compiled one; each variant gets its own on-disk cache entry."""
+    suffix = "_parallel" if parallel else ""
+    glob["prange"] = numba.prange if parallel else range
+
+    def jit(f, **flags):
+        g = types.FunctionType(f.__code__, glob, f.__name__ + suffix, f.__defaults__,
+                               f.__closure__)
+        g.__qualname__ = f.__qualname__ + suffix
+        g.__module__ = f.__module__
+        try:
+            out = numba.njit(cache=True, nogil=True, **flags)(g)
+        except RuntimeError:  # pragma: no cover - no writable place for the cache
+            out = numba.njit(nogil=True, **flags)(g)
+        glob[f.__name__] = out
+        return out
+
+    return jit

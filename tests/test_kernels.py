@@ -1,0 +1,234 @@
+"""The compiled loops of the DP solvers (issue 20): they agree with the NumPy path to round-off
+on random dense and sparse MDPs with masks and terminal states, run as plain Python too, and the
+Gauss–Seidel stopping rule's bound holds. Speed is measured in benchmarks/, never asserted here.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mdptoolkit as mt
+from mdptoolkit.evaluation import _kernels as eval_kernels
+from mdptoolkit.operators import _Backup
+from mdptoolkit.solvers import _kernels
+
+from _helpers import as_kind, random_P
+
+PATHS = ["numpy", "python", "compiled"]
+
+
+def masked_mdp(seed, kind, n_states=15, n_actions=3, gamma=0.9):
+    """Random MDP with disallowed actions (every state keeps one) and two terminal states;
+    stored dense (every successor) or sparse (4 successors per row)."""
+    rng = np.random.default_rng(seed)
+    P = random_P(rng, n_states, n_actions, None if kind == "dense" else 4)
+    allowed = rng.random((n_states, n_actions)) < 0.7
+    allowed[np.arange(n_states), rng.integers(0, n_actions, n_states)] = True
+    terminal = np.zeros(n_states, bool)
+    terminal[rng.choice(n_states, 2, replace=False)] = True
+    R = rng.uniform(-1, 1, (n_states, n_actions))
+    return mt.MDP(as_kind(P, kind), R, gamma, allowed=allowed, terminal=terminal)
+
+
+@pytest.fixture
+def path(request, monkeypatch):
+    """Route the solvers through one implementation of the loops."""
+    which = request.param
+    if which == "numpy":
+        monkeypatch.setattr(_kernels, "MIN_WORK", 1 << 62)
+        monkeypatch.setattr(eval_kernels, "MIN_WORK", 1 << 62)
+    else:
+        if which == "compiled":
+            pytest.importorskip("numba")
+            solver_loops, eval_loops = _kernels.compiled(), eval_kernels.compiled()
+        else:
+            solver_loops, eval_loops = _kernels.PYTHON, eval_kernels.PYTHON
+        monkeypatch.setattr(_kernels, "for_mdp", lambda mdp, upto=None: solver_loops)
+        monkeypatch.setattr(eval_kernels, "compiled", lambda parallel=False: eval_loops)
+        monkeypatch.setattr(eval_kernels, "MIN_WORK", 0)
+    return which
+
+
+def reference_values(mdp):
+    return mt.policy_iteration(mdp, evaluation="direct").V
+
+
+# ---------------------------------------------------------------------- one backup
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+@pytest.mark.parametrize("loops", ["python", "compiled"])
+def test_fused_backup_equals_numpy_backup_with_its_statistics(kind, loops):
+    if loops == "compiled":
+        pytest.importorskip("numba")
+    K = _kernels.compiled() if loops == "compiled" else _kernels.PYTHON
+    for seed in range(4):
+        mdp = masked_mdp(seed, kind)
+        op = mdp._op
+        assert sp.issparse(op) == (kind == "sparse")
+        V = np.random.default_rng(seed).normal(size=mdp.n_states)
+        expected = _Backup(mdp).max(V)[0]
+        TV = np.empty_like(V)
+        R = np.array(mdp._R_am)
+        for n_blocks in (1, 2, 3):
+            stats = np.empty((n_blocks, 4))
+            if sp.issparse(op):
+                K.backup_csr(op.indptr, op.indices, op.data, R, mdp.gamma, V, TV, stats)
+            else:
+                K.backup_dense(op, R, mdp.gamma, V, TV, stats)
+            np.testing.assert_allclose(TV, expected, rtol=0, atol=1e-13)
+            d = expected - V
+            assert stats[:, 0].min() == pytest.approx(d.min(), abs=1e-13)
+            assert stats[:, 1].max() == pytest.approx(d.max(), abs=1e-13)
+            assert stats[:, 2].max() == pytest.approx(np.abs(expected).max(), abs=1e-13)
+            assert not stats[:, 3].any()
+
+
+# ---------------------------------------------------------------------- whole solvers
+@pytest.mark.parametrize("path", PATHS, indirect=True)
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_value_iteration_paths_agree_to_round_off(path, kind, seed):
+    mdp = masked_mdp(seed, kind, gamma=0.95)
+    V_star = reference_values(mdp)
+    result = mt.value_iteration(mdp, tol=1e-9)
+    assert result.converged, result.message
+    assert np.abs(result.V - V_star).max() <= result.error_bound <= 1e-9
+    assert len(result.history["elapsed"]) == result.iterations
+    assert (np.diff(result.history["elapsed"]) >= 0).all()
+    assert result.V[mdp.terminal].tolist() == [0.0, 0.0]
+    assert mdp.allowed[np.arange(mdp.n_states), result.policy].all()
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_compiled_value_iteration_repeats_the_numpy_iterations(kind, monkeypatch):
+    # the compiled loop replays the span rule's decisions: the same iterations, the same
+    # history to round-off, on every exit (converged, max_iter, stall)
+    pytest.importorskip("numba")
+    mdp = masked_mdp(5, kind, n_states=40, gamma=0.99)
+    runs = {}
+    for which in ("numpy", "compiled"):
+        monkeypatch.setattr(_kernels, "MIN_WORK", 1 << 62 if which == "numpy" else 0)
+        runs[which] = [mt.value_iteration(mdp, tol=1e-8), mt.value_iteration(mdp, max_iter=7)]
+    for a, b in zip(runs["numpy"], runs["compiled"]):
+        assert (a.iterations, a.converged) == (b.iterations, b.converged)
+        np.testing.assert_allclose(a.V, b.V, rtol=1e-12, atol=1e-12)
+        # (the bound is gamma/(1-gamma) times a difference of the values: round-off of |V|)
+        scale = 1e-13 * mdp.gamma / (1 - mdp.gamma) * np.abs(a.V).max()
+        np.testing.assert_allclose(a.history["error_bound"], b.history["error_bound"],
+                                   rtol=1e-9, atol=scale)
+        assert a.error_bound == pytest.approx(b.error_bound, rel=1e-9, abs=scale)
+
+
+@pytest.mark.parametrize("path", PATHS, indirect=True)
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_policy_iteration_paths_agree(path, kind):
+    mdp = masked_mdp(3, kind, n_states=30, gamma=0.97)
+    direct = mt.policy_iteration(mdp, evaluation="direct")
+    result = mt.policy_iteration(mdp)
+    np.testing.assert_array_equal(result.policy, direct.policy)
+    np.testing.assert_allclose(result.V, direct.V, rtol=0, atol=1e-9)
+    assert np.abs(result.V - direct.V).max() <= result.error_bound + 1e-12
+
+
+def test_compiled_evaluation_sweeps_equal_numpy_sweeps():
+    K = eval_kernels.PYTHON
+    rng = np.random.default_rng(0)
+    P = sp.csr_array(random_P(rng, 20, 1, 4)[:, 0])
+    data = 0.9 * P.data
+    R = rng.normal(size=20)
+    x0 = rng.normal(size=20)
+    for n in (1, 2, 5):
+        x, y, stats = x0.copy(), np.empty(20), np.empty((2, 4))
+        in_y = K.eval_sweeps_csr(P.indptr, P.indices, data, np.arange(20), 1.0, R, x, y, n,
+                                 stats)
+        last, prev = (y, x) if in_y else (x, y)
+        expected = x0.copy()
+        for _ in range(n):
+            before, expected = expected, R + 0.9 * (P @ expected)
+        np.testing.assert_allclose(last, expected, atol=1e-13)
+        np.testing.assert_allclose(prev, before, atol=1e-13)
+        assert stats[:, 0].min() == pytest.approx((expected - before).min(), abs=1e-13)
+        assert stats[:, 1].max() == pytest.approx((expected - before).max(), abs=1e-13)
+
+
+# ---------------------------------------------------------------------- Gauss-Seidel
+@settings(max_examples=25)
+@given(seed=st.integers(0, 10_000), kind=st.sampled_from(["dense", "sparse"]),
+       gamma=st.sampled_from([0.5, 0.9, 0.99]), tol=st.sampled_from([1e-4, 1e-8]))
+def test_gauss_seidel_bound_holds_on_random_mdps(seed, kind, gamma, tol):
+    # mdptoolkit.solvers._gauss_seidel: the span bound of one Jacobi backup of the Gauss-Seidel
+    # iterate certifies the returned V and the greedy policy's loss, as for Jacobi
+    mdp = masked_mdp(seed, kind, n_states=12, gamma=gamma)
+    V_star = reference_values(mdp)
+    result = mt.value_iteration(mdp, tol=tol, gauss_seidel=True)
+    assert result.converged, result.message
+    assert np.abs(result.V - V_star).max() <= result.error_bound <= tol
+    V_pi = mt.evaluate_policy(mdp, result.policy)
+    assert (V_star - V_pi).max() <= tol + 1e-12
+    assert result.error_bound == result.history["error_bound"][-1]
+
+
+@pytest.mark.parametrize("path", PATHS, indirect=True)
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_gauss_seidel_paths_agree_and_stop_no_later_than_jacobi(path, kind):
+    mdp = masked_mdp(7, kind, n_states=25, gamma=0.95)
+    V_star = reference_values(mdp)
+    jacobi = mt.value_iteration(mdp, tol=1e-8)
+    gs = mt.value_iteration(mdp, tol=1e-8, gauss_seidel=True)
+    assert gs.converged and np.abs(gs.V - V_star).max() <= gs.error_bound <= 1e-8
+    assert gs.iterations <= jacobi.iterations
+    assert len(gs.history["residual"]) == gs.iterations
+
+
+def forest(n=1000, p=0.1, gamma=0.96):
+    """pymdptoolbox's forest (as in benchmarks/_workloads.py)."""
+    P = np.zeros((n, 2, n))
+    s = np.arange(n)
+    P[:, 0, 0] = p
+    P[s[:-1], 0, s[:-1] + 1] = 1 - p
+    P[n - 1, 0, n - 1] = 1 - p
+    P[:, 1, 0] = 1.0
+    R = np.zeros((n, 2))
+    R[n - 1, 0] = 4.0
+    R[1:, 1] = 1.0
+    R[n - 1, 1] = 2.0
+    return mt.MDP(P, R, gamma)
+
+
+def test_gauss_seidel_needs_fewer_iterations_than_jacobi_on_the_forest():
+    # issue 20: 222 Gauss-Seidel iterations against Jacobi's 127 before (forest, tol 1e-6)
+    mdp = forest()
+    jacobi = mt.value_iteration(mdp, tol=1e-6)
+    gs = mt.value_iteration(mdp, tol=1e-6, gauss_seidel=True)
+    assert gs.converged and gs.iterations < jacobi.iterations
+    np.testing.assert_allclose(gs.V, jacobi.V, atol=1e-6)
+
+
+def test_gauss_seidel_gamma_one_bounds_the_residual_only():
+    P = np.zeros((3, 1, 3))
+    P[0, 0, 1] = P[1, 0, 2] = P[2, 0, 2] = 1.0
+    mdp = mt.MDP(P, [[1.0], [2.0], [0.0]], 1.0, terminal=[False, False, True])
+    result = mt.value_iteration(mdp, gauss_seidel=True)
+    assert result.converged and result.error_bound is None
+    np.testing.assert_allclose(result.V, [3.0, 2.0, 0.0])
+
+
+# ---------------------------------------------------------------------- packaging
+def test_import_does_not_import_numba():
+    code = "import sys, mdptoolkit; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_without_numba_the_solvers_take_the_numpy_path(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+    monkeypatch.setattr(_kernels, "_compiled", {})
+    monkeypatch.setattr(eval_kernels, "_compiled", {})
+    assert _kernels.compiled() is None and eval_kernels.compiled() is None
+    mdp = forest()
+    assert _kernels.for_mdp(mdp) is None
+    assert mt.value_iteration(mdp, tol=1e-8).converged
