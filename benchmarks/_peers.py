@@ -312,7 +312,8 @@ class QuantEcon:
                         iterations=int(res.num_iter))
 
         if task == "vi":
-            return lambda: result(ddp.solve(method="value_iteration", epsilon=tol, max_iter=BIG_ITER))
+            return lambda: result(ddp.solve(method="value_iteration", epsilon=tol,
+                                            max_iter=BIG_ITER))
         if task == "pi":
             return lambda: result(ddp.solve(method="policy_iteration", max_iter=1000))
         if task == "mpi":

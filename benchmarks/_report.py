@@ -145,8 +145,8 @@ def verdicts(res):
             out.append((label, f"{wname} (vs {name(best['lib'])})", ratio, ratio <= 1.0))
     for r in records(res, "pi", "grid300"):
         if r["lib"] == "ours" and r["status"] == "ok":
-            out.append(("PI on the 300x300 grid well under 32 s (here: < 16 s)", "grid300", r["solve_s"],
-                        r["solve_s"] < 16))
+            out.append(("PI on the 300x300 grid well under 32 s (here: < 16 s)", "grid300",
+                        r["solve_s"], r["solve_s"] < 16))
     for r in records(res, "vi"):
         if r["lib"] == "ours" and r["status"] == "ok" and "vi_peak_bytes" in r:
             P = res["workloads"][r["workload"]]["P_bytes"]
@@ -186,13 +186,15 @@ def markdown(res):
     v = res["versions"]
     busy = "; a CPU-bound process kept the other core busy (--busy)" if res.get("busy") else ""
     head = [f"Run {m['date']}, {'--quick' if res['quick'] else 'full'}, tol = {res['tol']:g}, "
-            f"threads = {res['threads']}, times are {'CPU' if res.get('clock') == 'cpu' else 'wall'}"
-            f" seconds (medians); {m['cpu']}, {m['cores']} cores, load average "
+            f"threads = {res['threads']}, times are "
+            f"{'CPU' if res.get('clock') == 'cpu' else 'wall'} seconds (medians); {m['cpu']}, "
+            f"{m['cores']} cores, load average "
             f"{m['load_start'][0]:.1f} at start and {m['load_end'][0]:.1f} at the end; Python "
             f"{m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}{busy}.",
             "Peers: " + ", ".join(f"{name(k)} {v[k] or 'missing'}" for k in _peers.PEERS) + ".",
             f"Suite wall time {res['suite_s']:.0f} s.", ""]
-    wl = ["| workload | S | A | nnz | P as given | V* (certified error) |", "|---|---|---|---|---|---|"]
+    wl = ["| workload | S | A | nnz | P as given | V* (certified error) |",
+          "|---|---|---|---|---|---|"]
     for wname, info in res["workloads"].items():
         ref = info.get("reference", {})
         wl.append(f"| {wname}: {info['title']} | {info['S']:,} | {info['A']} | {info['nnz']:,} | "

@@ -52,25 +52,6 @@ nitpicky = True
 nitpick_ignore_regex = [(r"py:.*", r"(numpy|scipy|matplotlib|hypothesis|gymnasium)(\..*)?")]
 suppress_warnings: list[str] = []
 
-# TEMPORARY (issue 19, first phase): cross-references in docstrings of modules being edited by
-# others that resolve to nothing; each is reported to be fixed at its source, then removed here
-nitpick_ignore = [
-    ("py:data", "ESTIMATORS"),                                # sampling/results.py, estimators.py
-    ("py:func", "mdptoolkit.interop.read_pymdptoolbox"),      # mdp.py
-    ("py:func", "mdptoolkit.interop.to_pymdptoolbox"),        # mdp.py
-    ("py:func", "mdptoolkit.interop.read_gymnasium"),         # mdp.py
-    ("py:mod", "mdptoolkit.gym_env"),                         # mdp.py
-    ("py:data", "MESSAGES"),                                  # result.py
-    ("py:attr", "MDP.state_names"),                           # envs/_base.py
-    ("py:attr", "MDP.action_names"),                          # envs/_base.py
-    ("py:obj", "soft_value_iteration"),                       # language/model.py
-    ("py:mod", "mdptoolkit._stopping"),                       # solvers/modified_policy_iteration.py
-    ("py:obj", "gradient."),                                  # rlhf/grpo.py
-    ("py:mod", "_layout"),                                    # language/__init__.py
-    ("py:mod", "_inputs"),                                    # language/__init__.py
-    ("py:mod", "toy"),                                        # language/__init__.py
-]
-
 # --------------------------------------------------------------------------- API reference
 
 autosummary_generate = True
@@ -133,17 +114,3 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_show_sourcelink = False
-
-
-# --------------------------------------------------------------------------- temporary fixes
-
-def _fit_notation_table(app, what, name, obj, options, lines):
-    """TEMPORARY, until mdptoolkit/__init__.py's notation table is fixed at the source: its
-    row for V^pi, Q^pi is wider than the first column (docutils: "Malformed table")."""
-    if what == "module" and name == "mdptoolkit":
-        wide = r":math:`V^\pi`, :math:`Q^\pi`  value"
-        lines[:] = [line.replace(wide, r":math:`V^\pi, Q^\pi`        value") for line in lines]
-
-
-def setup(app):
-    app.connect("autodoc-process-docstring", _fit_notation_table, priority=100)

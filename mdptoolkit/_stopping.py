@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import types
 import warnings
+from typing import Any
 
 import numpy as np
 
+from ._typing import FloatArray
 from .exceptions import ConvergenceWarning, MDPValidationError
 from .result import MESSAGES
 
@@ -50,8 +52,9 @@ class SpanRule:
     For gamma = 1 it stops on the sup-norm residual and promises only that.
     """
 
-    def __init__(self, gamma, tol, n_states, *, what="the bound gamma/(1-gamma)*span(TV - V)",
-                 row_error=EPS, work=None):
+    def __init__(self, gamma: float, tol: float, n_states: int, *,
+                 what: str = "the bound gamma/(1-gamma)*span(TV - V)", row_error: float = EPS,
+                 work: FloatArray | None = None) -> None:
         self.gamma = gamma
         self.row_error = max(float(row_error), EPS)
         self.tol = tol
@@ -64,14 +67,15 @@ class SpanRule:
         self.what = what if self.discounted else "max|TV - V|"
         self.best = np.inf
         self.best_k = 0
-        self.residual = []
-        self.bound = []
+        self.residual: list[float] = []
+        self.bound: list[float] = []
         self.value = np.nan
         self.offset = 0.0
-        self.stop_reason = None
+        self.model = 0.0  # the row-sum round-off term of the bound at the last iteration
+        self.stop_reason: str | None = None
         self._diff = work  # scratch (S,) array for TV - V; the caller's, when it has one free
 
-    def update(self, k, V, TV):
+    def update(self, k: int, V: FloatArray, TV: FloatArray) -> bool:
         """Record iteration k; return True when the guarantee holds."""
         if self._diff is None:
             self._diff = np.empty_like(TV)  # one buffer for every iteration
@@ -80,7 +84,8 @@ class SpanRule:
         scale = max(float(TV.max()), -float(TV.min()))  # max|TV| without a temporary
         return self.record(k, lo, hi, scale, TV=TV)
 
-    def record(self, k, lo, hi, scale, TV=None, finite=True):
+    def record(self, k: int, lo: float, hi: float, scale: float, TV: FloatArray | None = None,
+               finite: bool = True) -> bool:
         """:meth:`update` from the statistics of TV - V (its min and max) and max|TV|; the
         compiled loops (:mod:`mdptoolkit.solvers._kernels`) compute them on the fly. ``TV``
         (or the flag ``finite``) tells whether every entry of TV is finite."""
@@ -116,7 +121,7 @@ class SpanRule:
             self.stop_reason = "stalled"
         return False
 
-    def extend(self, stats, best, best_k):
+    def extend(self, stats: FloatArray, best: float, best_k: int) -> None:
         """Record iterations that needed no decision (the compiled loop made it: the bound
         above tol and no stall), from their rows (min, max of TV - V, max|TV|) in ``stats``;
         ``best``, ``best_k``: the smallest bound so far and its iteration (gamma < 1)."""
@@ -127,7 +132,7 @@ class SpanRule:
             self.bound.extend((self.factor * (hi - lo) / 2 + model).tolist())
         self.best, self.best_k = best, best_k
 
-    def corrected(self, TV, out=None):
+    def corrected(self, TV: FloatArray, out: FloatArray | None = None) -> FloatArray:
         """The returned values: the midpoint of the bounds (gamma < 1) or TV itself
         (``out=TV`` corrects in place)."""
         if not self.discounted:
@@ -135,13 +140,13 @@ class SpanRule:
         return np.add(TV, self.offset, out=out)
 
     @property
-    def error_bound(self):
+    def error_bound(self) -> float | None:
         """max|V - V*| of the corrected values (every exit but an overflow); None for gamma = 1."""
         if not self.discounted or not self.bound or not np.isfinite(self.bound[-1]):
             return None
         return float(self.bound[-1])
 
-    def check_overflow(self, where):
+    def check_overflow(self, where: str) -> None:
         """With gamma < 1 the iterates stay within max|R|/(1-gamma); a non-finite one means
         float64 overflowed (the bounds multiply values by gamma/(1-gamma)): refuse."""
         if self.discounted and self.stop_reason == "diverged":
@@ -150,12 +155,12 @@ class SpanRule:
                 f"iteration {len(self.residual)} of {where} (gamma/(1-gamma) = {self.factor:.3g}): "
                 f"the values overflow float64 (rescale the rewards)")
 
-    def converged_message(self):
+    def converged_message(self) -> str:
         if self.discounted:
             return MESSAGES["span"].format(value=self.value, tol=self.tol, bound=self.bound[-1])
         return MESSAGES["residual"].format(value=self.value, tol=self.tol)
 
-    def failure_message(self, k, max_iter, scale):
+    def failure_message(self, k: int, max_iter: int, scale: float) -> str:
         if self.stop_reason == "diverged":
             why = ("with gamma = 1 some states cannot reach a terminal state, or a cycle earns "
                    "positive reward forever")
@@ -167,8 +172,8 @@ class SpanRule:
         if self.stop_reason == "stalled":
             noise = np.finfo(float).eps * max(scale, 1.0)
             if self.discounted:
-                why = (f"floating-point round-off at |V| ~ {scale:.3g} is ~{noise:.1g} per entry and "
-                       f"the bound multiplies it by gamma/(1-gamma) = {self.factor:.3g}; "
+                why = (f"floating-point round-off at |V| ~ {scale:.3g} is ~{noise:.1g} per entry "
+                       f"and the bound multiplies it by gamma/(1-gamma) = {self.factor:.3g}; "
                        f"use a larger tol")
             else:
                 why = ("with gamma = 1 this happens when some states never reach a terminal "
@@ -180,14 +185,15 @@ class SpanRule:
         detail = f"{self.what} = {self.value:.3g} > tol = {self.tol:g}"
         return MESSAGES["max_iter"].format(max_iter=max_iter, detail=detail) + self.returned()
 
-    def returned(self):
+    def returned(self) -> str:
         """What the returned values of a run that stopped short of tol guarantee."""
         if self.discounted:
             return (f"; the returned V is the corrected midpoint of the bounds, "
                     f"max|V - V*| <= {self.bound[-1]:.3g} (error_bound)")
         return "; with gamma = 1 nothing bounds max|V - V*| (error_bound is None)"
 
-    def final_message(self, converged, by_callback, k, max_iter, scale):
+    def final_message(self, converged: bool, by_callback: bool, k: int, max_iter: int,
+                      scale: float) -> str:
         """The result's message; a :class:`ConvergenceWarning` too when the guarantee fails."""
         if converged:
             return self.converged_message()
@@ -197,12 +203,12 @@ class SpanRule:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
         return message
 
-    def history(self, elapsed):
+    def history(self, elapsed: list[float]) -> dict[str, FloatArray]:
         return {"residual": np.array(self.residual), "error_bound": np.array(self.bound),
                 "elapsed": np.array(elapsed)}
 
 
-def callback_state(**fields):
+def callback_state(**fields: Any) -> types.SimpleNamespace:
     """The read-only record handed to ``callback(k, state)``."""
     return types.SimpleNamespace(**{k: (v.copy() if isinstance(v, np.ndarray) else v)
                                     for k, v in fields.items()})

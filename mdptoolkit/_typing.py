@@ -16,6 +16,9 @@ ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.integer[Any]]
 BoolArray = npt.NDArray[np.bool_]
+#: A dense ndarray or a SciPy sparse array (a transition matrix; SciPy ships no type stubs, so
+#: to a type checker this is Any).
+Matrix = Any
 #: A deterministic int (S,) policy or a stochastic (S, A) one.
 Policy = npt.ArrayLike
 #: What ``numpy.random.default_rng`` accepts: an int >= 0, a Generator or None.
@@ -25,5 +28,5 @@ Schedule = Union[float, Callable[[int], float]]
 #: ``callback(k, state)``, called once per iteration; its return value is ignored.
 Callback = Callable[[int, Any], Any]
 
-__all__ = ["ArrayLike", "BoolArray", "Callback", "FloatArray", "IntArray", "Policy", "Schedule",
-           "Seed"]
+__all__ = ["ArrayLike", "BoolArray", "Callback", "FloatArray", "IntArray", "Matrix", "Policy",
+           "Schedule", "Seed"]

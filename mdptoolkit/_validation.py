@@ -156,7 +156,9 @@ def as_float_array(x: ArrayLike, name: str, *, shape: tuple[int, ...] | None = N
         raise MDPValidationError(f"{name} must have {ndim} dimensions; got shape {array.shape}")
     if shape is not None and array.shape != tuple(shape):
         raise MDPValidationError(f"{name} must have shape {tuple(shape)}; got {array.shape}")
-    if array.dtype.kind == "f" and np.isfinite(array.sum()):
+    with np.errstate(over="ignore", invalid="ignore"):  # huge finite entries may sum to inf
+        total = array.sum() if array.dtype.kind == "f" else np.nan
+    if np.isfinite(total):
         return array  # one reduction: a NaN or an infinity would have made the sum non-finite
     if np.isnan(array).any():
         idx = tuple(np.argwhere(np.isnan(array))[0])
@@ -302,7 +304,7 @@ def as_values(mdp: Any, V: ArrayLike, name: str = "V") -> FloatArray:
     return freeze(as_float_array(V, name, shape=(mdp.n_states,)))
 
 
-def as_reference(mdp: Any, reference: ArrayLike, name: str = "reference") -> FloatArray:
+def as_reference(mdp: Any, reference: ArrayLike | None, name: str = "reference") -> FloatArray:
     """(S, A) reference policy; default uniform over allowed actions."""
     if reference is None:
         ref = mdp.allowed / mdp.allowed.sum(axis=1, keepdims=True)

@@ -265,7 +265,7 @@ def compare(lm: LanguageMDP | None = None, *, beta: float = 0.0, iterations: int
         results[name] = result
         return result, seconds
 
-    dp = [("value_iteration", lambda: value_iteration(mdp)),
+    dp: list[tuple[str, Callable[[], Any]]] = [("value_iteration", lambda: value_iteration(mdp)),
           ("policy_iteration", lambda: policy_iteration(mdp))]
     if beta > 0:
         dp.append(("soft_value_iteration",

@@ -25,7 +25,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _validation as val
+from ._typing import ArrayLike, BoolArray, FloatArray, IntArray, Policy
 from .exceptions import MDPValidationError
+from .mdp import MDP
 
 try:  # y += A @ x into a preallocated buffer; private but present in every SciPy since 0.7
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
@@ -36,7 +38,7 @@ __all__ = ["q_values", "bellman_optimality", "bellman_expectation", "greedy_poli
            "optimal_actions", "soft_bellman_optimality", "softmax_policy"]
 
 
-def logsumexp(z, axis):
+def logsumexp(z: FloatArray, axis: int) -> FloatArray:
     """log(sum(exp(z), axis)) computed stably; -inf where every entry is -inf."""
     m = np.max(z, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
@@ -53,7 +55,7 @@ class _Backup:
     transition matrix, a copy of R and no allocation.
     """
 
-    def __init__(self, mdp, gamma=None):
+    def __init__(self, mdp: MDP, gamma: float | None = None) -> None:
         self.S, self.A = mdp.n_states, mdp.n_actions
         self.op = mdp._op
         self.R = mdp._R_am
@@ -61,9 +63,10 @@ class _Backup:
         self.buf = np.empty((self.A, self.S))
         self.flat = self.buf.reshape(-1)
         self.x = np.empty(self.S)
-        self.kind = ("csr" if _csr_matvec is not None else "sparse") if sp.issparse(self.op) else "dense"
+        self.kind = (("csr" if _csr_matvec is not None else "sparse") if sp.issparse(self.op)
+                     else "dense")
 
-    def q(self, V):
+    def q(self, V: FloatArray) -> FloatArray:
         np.multiply(V, self.gamma, out=self.x)
         if self.kind == "csr":
             np.copyto(self.buf, self.R)
@@ -76,7 +79,8 @@ class _Backup:
             np.add(self.R, (self.op @ self.x).reshape(self.A, self.S), out=self.buf)
         return self.buf
 
-    def max(self, V, out=None):
+    def max(self, V: FloatArray,
+            out: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """(TV), and the (A, S) Q buffer it came from.
 
         The maximum over actions is A - 1 elementwise ``np.maximum`` passes over contiguous
@@ -93,11 +97,11 @@ class _Backup:
         return out, Q
 
 
-def _values(mdp, V, name="V"):
+def _values(mdp: MDP, V: ArrayLike, name: str = "V") -> FloatArray:
     return val.as_float_array(V, name, shape=(mdp.n_states,))
 
 
-def q_values(mdp, V):
+def q_values(mdp: MDP, V: ArrayLike) -> FloatArray:
     r"""Action values :math:`Q(s, a) = R(s, a) + \gamma \sum_{s'} P(s' \mid s, a) V(s')`.
 
     Parameters
@@ -121,12 +125,12 @@ def q_values(mdp, V):
     return np.ascontiguousarray(_Backup(mdp).q(V).T)
 
 
-def _q_finite(mdp, V):
+def _q_finite(mdp: MDP, V: FloatArray) -> FloatArray:
     """(S, A) action values with 0 at disallowed actions (for expectations under a policy)."""
     return np.where(mdp.allowed, _Backup(mdp).q(V).T, 0.0)
 
 
-def bellman_optimality(mdp, V):
+def bellman_optimality(mdp: MDP, V: ArrayLike) -> FloatArray:
     r"""The optimality operator :math:`(TV)(s) = \max_a Q(s, a)` over allowed actions.
 
     Examples
@@ -140,7 +144,7 @@ def bellman_optimality(mdp, V):
     return _Backup(mdp).max(V)[0]
 
 
-def bellman_expectation(mdp, V, policy):
+def bellman_expectation(mdp: MDP, V: ArrayLike, policy: Policy) -> FloatArray:
     r"""The expectation operator :math:`(T^\pi V)(s) = \sum_a \pi(a \mid s) Q(s, a)`.
 
     ``policy`` is an int array (S,) or a stochastic (S, A) array.
@@ -157,7 +161,7 @@ def bellman_expectation(mdp, V, policy):
     return np.einsum("sa,sa->s", pi, _q_finite(mdp, V))
 
 
-def greedy_policy(mdp, V_or_Q):
+def greedy_policy(mdp: MDP, V_or_Q: ArrayLike) -> IntArray:
     r"""Deterministic greedy policy :math:`\arg\max_a Q(s, a)`, lowest allowed index among ties.
 
     Parameters
@@ -189,7 +193,7 @@ def greedy_policy(mdp, V_or_Q):
     return np.argmax(Q, axis=1)
 
 
-def optimal_actions(mdp, V, atol=1e-9):
+def optimal_actions(mdp: MDP, V: ArrayLike, atol: float = 1e-9) -> BoolArray:
     """Boolean mask (S, A) of allowed actions whose Q is within ``atol`` of the best.
 
     Examples
@@ -205,13 +209,14 @@ def optimal_actions(mdp, V, atol=1e-9):
     return (Q >= best - atol) & mdp.allowed
 
 
-def _log_reference(mdp, reference):
+def _log_reference(mdp: MDP, reference: ArrayLike | None) -> FloatArray:
     ref = val.as_reference(mdp, reference)
     with np.errstate(divide="ignore"):
         return np.log(ref)
 
 
-def soft_bellman_optimality(mdp, V, beta, reference=None):
+def soft_bellman_optimality(mdp: MDP, V: ArrayLike, beta: float,
+                            reference: ArrayLike | None = None) -> FloatArray:
     r"""Soft optimality operator :math:`\beta \log \sum_a \pi_{ref}(a|s) e^{Q(s,a)/\beta}`.
 
     Computed as a log-sum-exp, stable for any :math:`\beta > 0`. As :math:`\beta \to 0` it tends
@@ -239,7 +244,8 @@ def soft_bellman_optimality(mdp, V, beta, reference=None):
     return beta * logsumexp(Q / beta + _log_reference(mdp, reference), axis=1)
 
 
-def softmax_policy(Q, beta, reference=None):
+def softmax_policy(Q: ArrayLike, beta: float,
+                   reference: ArrayLike | None = None) -> FloatArray:
     r"""The policy :math:`\pi(a|s) \propto \pi_{ref}(a|s) \exp(Q(s,a)/\beta)`.
 
     Parameters

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from ._typing import FloatArray, IntArray
+
 __all__ = ["SolverResult", "GradientResult", "MESSAGES"]
 
-#: The one table of solver messages.
-MESSAGES = {
+#: The one table of solver messages: format strings keyed by outcome. ``converged: ...`` for
+#: ``span``, ``residual``, ``stable``, ``horizon``, ``gain`` and ``lp``; ``stopped: ...`` for
+#: ``max_iter``, ``stalled``, ``diverged``, ``callback``, ``precision`` and ``lp_failed``.
+MESSAGES: dict[str, str] = {
     "span": "converged: span bound gamma/(1-gamma)*span(TV - V) = {value:.3g} <= tol = {tol:g} "
             "(max|V - V*| <= {bound:.3g})",
     "residual": "converged: max|V_k+1 - V_k| = {value:.3g} <= tol = {tol:g} (gamma = 1: tol bounds "
@@ -21,25 +25,25 @@ MESSAGES = {
     "gain": "converged: span(T V - V) bounds the gain to within {value:.3g} <= tol = {tol:g}",
     "lp": "converged: HiGHS status {status} ({detail}); greedy policy evaluated exactly",
     "max_iter": "stopped: max_iter={max_iter} reached; {detail}",
-    "stalled": "stopped: {what} stalled at {value:.3g} for {patience} iterations, above the {need:.3g} "
-               "that tol = {tol:g} needs ({why})",
+    "stalled": "stopped: {what} stalled at {value:.3g} for {patience} iterations, above the "
+               "{need:.3g} that tol = {tol:g} needs ({why})",
     "diverged": "stopped: values diverged at iteration {k} (max|V| = {value:.3g}); {why}",
     "callback": "stopped: callback returned True at iteration {k}",
     "precision": "stopped: the rows of P sum to 1 only within {row_error:.2g} in floating point, "
-                 "which at gamma = {gamma:.10g} and |V| ~ {scale:.3g} limits the guaranteed accuracy "
-                 "to ~{floor:.3g} > tol = {tol:g}; use a larger tol",
+                 "which at gamma = {gamma:.10g} and |V| ~ {scale:.3g} limits the guaranteed "
+                 "accuracy to ~{floor:.3g} > tol = {tol:g}; use a larger tol",
     "lp_failed": "stopped: HiGHS status {status}: {detail}",
 }
 
 
-def _freeze(value):
+def _freeze(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         value = value.view()
         value.flags.writeable = False
     return value
 
 
-def _describe(array):
+def _describe(array: Any) -> str:
     array = np.asarray(array)
     if array.size == 0:
         return f"array(shape={array.shape})"
@@ -56,21 +60,25 @@ class FrozenArrays:
     """Base of the frozen result dataclasses: the arrays named in ``_arrays`` are made
     read-only views and ``history`` (when present) a read-only mapping of read-only arrays."""
 
-    _arrays = ()
+    _arrays: ClassVar[tuple[str, ...]] = ()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in self._arrays:
             object.__setattr__(self, name, _freeze(getattr(self, name)))
         if "history" in getattr(self, "__dataclass_fields__", {}):
-            history = {k: _freeze(np.asarray(v)) for k, v in dict(self.history).items()}
+            given = getattr(self, "history")  # a field of the dataclass, not of this base
+            history = {k: _freeze(np.asarray(v)) for k, v in dict(given).items()}
             object.__setattr__(self, "history", types.MappingProxyType(history))
 
 
 class GapToOptimum:
     """``gap`` = optimum − J, for results measured against the DP optimum."""
 
+    optimum: float  # fields of the dataclasses that inherit this (annotations only)
+    J: float
+
     @property
-    def gap(self):
+    def gap(self) -> float:
         """optimum − J of the final policy."""
         return self.optimum - self.J
 
@@ -96,7 +104,7 @@ class SolverResult(FrozenArrays):
     method : str
         The solver's function name.
     message : str
-        Why the solver stopped, from :data:`MESSAGES`.
+        Why the solver stopped, from :data:`~mdptoolkit.result.MESSAGES`.
     history : Mapping[str, ndarray]
         One 1-D array per recorded quantity with one entry per iteration, ready to plot.
     error_bound : float or None
@@ -117,21 +125,21 @@ class SolverResult(FrozenArrays):
     ['J', 'elapsed', 'policy_changes', 'sweeps']
     """
 
-    V: np.ndarray
-    Q: np.ndarray
-    policy: np.ndarray
+    V: FloatArray
+    Q: FloatArray
+    policy: IntArray | FloatArray
     iterations: int
     converged: bool
     method: str
     message: str
     history: Mapping[str, np.ndarray] = field(default_factory=dict)
     error_bound: float | None = None
-    occupancy: np.ndarray | None = None
+    occupancy: FloatArray | None = None
     gain: float | None = None
 
-    _arrays = ("V", "Q", "policy", "occupancy")
+    _arrays: ClassVar[tuple[str, ...]] = ("V", "Q", "policy", "occupancy")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{type(self).__name__}(method={self.method!r}, converged={self.converged}, "
                  f"iterations={self.iterations},",
                  f"    message={self.message!r},"]
@@ -179,8 +187,8 @@ class GradientResult(GapToOptimum, FrozenArrays):
     (4.0, 4)
     """
 
-    theta: np.ndarray
-    policy: np.ndarray
+    theta: FloatArray
+    policy: FloatArray
     J: float
     optimum: float
     iterations: int
@@ -189,9 +197,9 @@ class GradientResult(GapToOptimum, FrozenArrays):
     message: str
     history: Mapping[str, np.ndarray] = field(default_factory=dict)
 
-    _arrays = ("theta", "policy")
+    _arrays: ClassVar[tuple[str, ...]] = ("theta", "policy")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "\n".join([
             f"{type(self).__name__}(method={self.method!r}, converged={self.converged}, "
             f"iterations={self.iterations},",

@@ -106,7 +106,8 @@ def test_iterative_evaluation_is_within_tol(kind, stochastic, gamma, tol):
 
 
 @pytest.mark.parametrize("gamma", [0.9, 0.99, 0.999])
-def test_iterative_evaluation_for_rows_accepted_within_the_row_sum_tolerance(kind, stochastic, gamma):
+def test_iterative_evaluation_for_rows_accepted_within_the_row_sum_tolerance(kind, stochastic,
+                                                                              gamma):
     # Probabilities given to 10 decimals (as in a printed table): rows sum to 1 within ~1e-10,
     # which the model accepts. The documented guarantee max|V - V^pi| <= tol must still hold for
     # the model as stored, or a ConvergenceWarning must say that it does not.
@@ -153,7 +154,8 @@ def test_iterative_evaluation_with_gamma_one_bounds_the_residual(kind, stochasti
 
 def test_iterative_evaluation_warns_when_max_iter_runs_out(kind):
     mdp = random_mdp(kind, 9, gamma=0.99)
-    with pytest.warns(mt.ConvergenceWarning, match=r"iterative evaluation stopped: max_iter=3 reached"):
+    with pytest.warns(mt.ConvergenceWarning,
+                      match=r"iterative evaluation stopped: max_iter=3 reached"):
         V = mt.evaluate_policy(mdp, np.zeros(mdp.n_states, int), method="iterative", max_iter=3)
     assert np.isfinite(V).all()
 
@@ -272,8 +274,9 @@ IMPROPER_CALLS = {
 def test_improper_policy_is_refused_and_the_state_named(kind, call):
     mdp = loop_mdp(kind)
     with pytest.raises(ImproperPolicyError,
-                       match=r"policy is improper: state 0 \(start\) never reaches a terminal state "
-                             r"under it \(2 such states\), so with gamma = 1 its value is undefined"):
+                       match=r"policy is improper: state 0 \(start\) never reaches a terminal "
+                             r"state under it \(2 such states\), so with gamma = 1 its value is "
+                             r"undefined"):
         IMPROPER_CALLS[call](mdp, np.array([0, 0, 0]))
 
 
@@ -288,8 +291,8 @@ def test_improper_stochastic_policy_names_the_first_stuck_state(kind, call):
     P[3, :, 1] = 1.0
     mdp = mt.MDP(as_kind(P, kind), -np.ones((4, 2)), 1.0, terminal=[False, False, True, False])
     pi = np.array([[0.5, 0.5], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    with pytest.raises(ImproperPolicyError, match=r"state 1 never reaches a terminal state under it "
-                                                  r"\(2 such states\)"):
+    with pytest.raises(ImproperPolicyError,
+                       match=r"state 1 never reaches a terminal state under it \(2 such states\)"):
         IMPROPER_CALLS[call](mdp, pi)
 
 

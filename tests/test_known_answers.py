@@ -42,7 +42,8 @@ def puterman_two_state_optimum(gamma):
     r"""Closed form of v* for the two-state example.
 
     In s2: v(s2) = -1 + gamma v(s2), so v*(s2) = -1 / (1 - gamma).
-    In s1 with a11: v = 5 + gamma (v/2 + v*(s2)/2), so v11 = (5 - gamma / (2(1 - gamma))) / (1 - gamma/2).
+    In s1 with a11: v = 5 + gamma (v/2 + v*(s2)/2),
+    so v11 = (5 - gamma / (2(1 - gamma))) / (1 - gamma/2).
     In s1 with a12: v12 = 10 + gamma v*(s2) = 10 - gamma / (1 - gamma).
     Multiplying v11 - v12 by (1 - gamma/2)(1 - gamma) > 0 gives (11 gamma - 10)(1 - gamma) / 2, so
     a12 is optimal for gamma < 10/11, a11 for gamma > 10/11, both at gamma = 10/11, and
@@ -63,7 +64,8 @@ def test_puterman_closed_form_matches_the_published_values():
 
 PUTERMAN_SOLVERS = {
     "value_iteration": lambda mdp: mt.value_iteration(mdp, tol=1e-10),
-    "value_iteration-gauss_seidel": lambda mdp: mt.value_iteration(mdp, tol=1e-10, gauss_seidel=True),
+    "value_iteration-gauss_seidel": lambda mdp: mt.value_iteration(mdp, tol=1e-10,
+                                                                   gauss_seidel=True),
     "policy_iteration": lambda mdp: mt.policy_iteration(mdp),
     "modified_policy_iteration": lambda mdp: mt.modified_policy_iteration(mdp, tol=1e-10),
     "linear_programming": lambda mdp: mt.linear_programming(mdp),
@@ -146,7 +148,8 @@ def inventory_mdp(kind):
 
 
 def test_inventory_rewards_match_puterman_table():
-    # Puterman (2005), §3.2.2: r(0, .) = 0, -1, -2, -5; r(1, .) = 5, 0, -3; r(2, .) = 6, -1; r(3, 0) = 5.
+    # Puterman (2005), §3.2.2: r(0, .) = 0, -1, -2, -5; r(1, .) = 5, 0, -3; r(2, .) = 6, -1;
+    # r(3, 0) = 5.
     table = [[inventory_reward(s, a) for a in range(CAPACITY + 1 - s)] for s in range(CAPACITY + 1)]
     assert table == [[0, -1, -2, -5], [5, 0, -3], [6, -1], [5]]
 
@@ -158,7 +161,8 @@ def test_inventory_exact_recursion_reproduces_the_published_table():
     for t in (2, 1, 0):
         values, decisions = [], []
         for s in range(CAPACITY + 1):
-            q = {a: inventory_reward(s, a) + sum(p * u[max(s + a - j, 0)] for j, p in enumerate(DEMAND))
+            q = {a: inventory_reward(s, a)
+                 + sum(p * u[max(s + a - j, 0)] for j, p in enumerate(DEMAND))
                  for a in range(CAPACITY + 1 - s)}
             best = max(q.values())
             values.append(best)
@@ -191,7 +195,7 @@ def test_inventory_backward_induction_equals_value_iteration_steps(kind):
     np.testing.assert_array_equal(result.V[3], np.arange(4.0))
 
 
-# ---------------------------------------------------------------------- Sutton & Barto (2018), Ex. 4.1
+# ------------------------------------------------------------- Sutton & Barto (2018), Ex. 4.1
 def sutton_barto_4x4(kind):
     """Sutton & Barto (2018), Example 4.1: a 4x4 grid, cells numbered row-major, the two shaded
     corners (0 and 15) terminal, actions up/down/left/right, moves off the grid leave the state
@@ -213,9 +217,12 @@ RANDOM_POLICY = np.full((16, 4), 0.25)
 # Sutton & Barto (2018), Figure 4.1, left column: v_k of iterative policy evaluation for the
 # equiprobable random policy, shown to one decimal; k = infinity is v_pi (exact integers).
 FIGURE_4_1 = {
-    1: [[0.0, -1.0, -1.0, -1.0], [-1.0, -1.0, -1.0, -1.0], [-1.0, -1.0, -1.0, -1.0], [-1.0, -1.0, -1.0, 0.0]],
-    2: [[0.0, -1.7, -2.0, -2.0], [-1.7, -2.0, -2.0, -2.0], [-2.0, -2.0, -2.0, -1.7], [-2.0, -2.0, -1.7, 0.0]],
-    3: [[0.0, -2.4, -2.9, -3.0], [-2.4, -2.9, -3.0, -2.9], [-2.9, -3.0, -2.9, -2.4], [-3.0, -2.9, -2.4, 0.0]],
+    1: [[0.0, -1.0, -1.0, -1.0], [-1.0, -1.0, -1.0, -1.0], [-1.0, -1.0, -1.0, -1.0],
+        [-1.0, -1.0, -1.0, 0.0]],
+    2: [[0.0, -1.7, -2.0, -2.0], [-1.7, -2.0, -2.0, -2.0], [-2.0, -2.0, -2.0, -1.7],
+        [-2.0, -2.0, -1.7, 0.0]],
+    3: [[0.0, -2.4, -2.9, -3.0], [-2.4, -2.9, -3.0, -2.9], [-2.9, -3.0, -2.9, -2.4],
+        [-3.0, -2.9, -2.4, 0.0]],
     10: [[0.0, -6.1, -8.4, -9.0], [-6.1, -7.7, -8.4, -8.4], [-8.4, -8.4, -7.7, -6.1],
          [-9.0, -8.4, -6.1, 0.0]],
 }
@@ -224,7 +231,8 @@ V_RANDOM = [[0.0, -14.0, -20.0, -22.0], [-14.0, -18.0, -20.0, -20.0],
 
 
 def steps_to_nearest_corner():
-    return np.array([min(r + c, (3 - r) + (3 - c)) for r in range(4) for c in range(4)], dtype=float)
+    return np.array([min(r + c, (3 - r) + (3 - c)) for r in range(4) for c in range(4)],
+                    dtype=float)
 
 
 @pytest.mark.parametrize("method", ["direct", "iterative"])
@@ -265,7 +273,8 @@ def test_sutton_barto_optimal_values(kind, solver):
     result = OPTIMAL_SOLVERS[solver](mdp)
     assert result.converged, result.message
     np.testing.assert_allclose(result.V, -steps_to_nearest_corner(), rtol=0, atol=1e-8)
-    np.testing.assert_array_equal(mt.evaluate_policy(mdp, result.policy), -steps_to_nearest_corner())
+    np.testing.assert_array_equal(mt.evaluate_policy(mdp, result.policy),
+                                  -steps_to_nearest_corner())
 
 
 def test_sutton_barto_greedy_policy_of_the_random_policy_is_optimal(kind):

@@ -52,7 +52,8 @@ def policy_matrix(mdp, policy):
 
 
 def refined_value(mdp, policy):
-    """V^pi to about machine precision: a dense float64 solve plus long-double residual refinement."""
+    """V^pi to about machine precision: a dense float64 solve plus long-double residual
+    refinement."""
     pi = policy_matrix(mdp, policy).astype(LONG)
     P = dense_P(mdp).astype(LONG)
     R0 = np.where(mdp.allowed, mdp.R, 0.0).astype(LONG)
@@ -95,7 +96,8 @@ def kind(request):
 # ---------------------------------------------------------------------- every solver
 SOLVERS = {
     "value_iteration": lambda mdp, **kw: mt.value_iteration(mdp, **kw),
-    "value_iteration-gauss_seidel": lambda mdp, **kw: mt.value_iteration(mdp, gauss_seidel=True, **kw),
+    "value_iteration-gauss_seidel": lambda mdp, **kw: mt.value_iteration(mdp, gauss_seidel=True,
+                                                                         **kw),
     "policy_iteration": lambda mdp, **kw: mt.policy_iteration(mdp, **kw),
     "modified_policy_iteration": lambda mdp, **kw: mt.modified_policy_iteration(mdp, **kw),
     "linear_programming": lambda mdp, **kw: mt.linear_programming(mdp, **kw),
@@ -111,13 +113,15 @@ SPAN_MESSAGE = (r"converged: span bound gamma/\(1-gamma\)\*span\(TV - V\) = \S+ 
 CONVERGED_MESSAGES = {
     "value_iteration": SPAN_MESSAGE,
     "value_iteration-gauss_seidel": SPAN_MESSAGE,
-    "policy_iteration": (r"converged: policy stable after \d+ improvement steps \((exact evaluation|"
-                         r"evaluation exact to round-off: warm-started sweeps certified by the span "
-                         r"bound)\)"),
+    "policy_iteration": (r"converged: policy stable after \d+ improvement steps "
+                         r"\((exact evaluation|evaluation exact to round-off: warm-started sweeps "
+                         r"certified by the span bound)\)"),
     "modified_policy_iteration": SPAN_MESSAGE,
-    "linear_programming": r"converged: HiGHS status 0 \(.*Optimal.*\); greedy policy evaluated exactly",
+    "linear_programming": (r"converged: HiGHS status 0 \(.*Optimal.*\); greedy policy evaluated "
+                           r"exactly"),
     "backward_induction": r"converged: 4 backward steps \(exact\)",
-    "relative_value_iteration": r"converged: span\(T V - V\) bounds the gain to within \S+ <= tol = 1e-08",
+    "relative_value_iteration": (r"converged: span\(T V - V\) bounds the gain to within \S+ "
+                                 r"<= tol = 1e-08"),
     "soft_value_iteration": SPAN_MESSAGE,
 }
 HISTORY_KEYS = {
@@ -367,7 +371,8 @@ def test_value_iteration_with_gamma_one_bounds_the_residual(kind):
     tol = 1e-8
     result = mt.value_iteration(mdp, tol=tol)
     assert result.converged
-    assert result.message.endswith("(gamma = 1: tol bounds the Bellman residual, not the distance to V*)")
+    assert result.message.endswith("(gamma = 1: tol bounds the Bellman residual, not the distance "
+                                   "to V*)")
     assert result.error_bound is None
     assert np.abs(mt.bellman_optimality(mdp, result.V) - result.V).max() <= tol
 
@@ -563,7 +568,8 @@ def test_linear_programming_values_and_occupancy(kind, gamma, terminal):
     np.testing.assert_allclose(result.V, V_star, rtol=1e-11, atol=1e-11)
     x = result.occupancy
     pi = policy_matrix(mdp, result.policy)
-    np.testing.assert_allclose(x, mt.occupancy(mdp, result.policy)[:, None] * pi, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(x, mt.occupancy(mdp, result.policy)[:, None] * pi, rtol=1e-12,
+                               atol=1e-14)
     assert (x >= 0).all() and (x[mdp.terminal] == 0).all()
     if not terminal:
         assert x.sum() == pytest.approx(1 / (1 - gamma), rel=1e-11)
@@ -694,7 +700,8 @@ def test_soft_value_iteration_closed_form_on_one_step(kind, gamma):
     assert result.converged
     V0 = beta * np.log(0.25 * np.exp(1.0 / beta) + 0.75 * np.exp(2.0 / beta))
     np.testing.assert_allclose(result.V, [V0, 0.0], rtol=1e-13, atol=1e-13)
-    expected = np.array([0.25 * np.exp(1.0 / beta), 0.75 * np.exp(2.0 / beta), 0.0]) / np.exp(V0 / beta)
+    expected = (np.array([0.25 * np.exp(1.0 / beta), 0.75 * np.exp(2.0 / beta), 0.0])
+                / np.exp(V0 / beta))
     np.testing.assert_allclose(result.policy[0], expected, rtol=1e-12)
     assert result.policy[0, 2] == 0.0
 
@@ -739,7 +746,8 @@ def test_solve_dispatches_by_function_name(small_mdps, kind, name):
 
 
 def test_solve_unknown_name_lists_the_valid_ones(small_mdps):
-    with pytest.raises(ValueError, match=r"method must be one of .*; got 'value-iteration'") as info:
+    with pytest.raises(ValueError,
+                       match=r"method must be one of .*; got 'value-iteration'") as info:
         mt.solve(small_mdps["dense"], method="value-iteration")
     for name in SOLVE_OPTIONS:
         assert repr(name) in str(info.value)
@@ -813,11 +821,13 @@ def test_policy_iteration_by_sweeps_takes_howards_steps(kind, gamma, seed):
     sweeps = mt.policy_iteration(mdp, evaluation="sweeps")
     assert (direct.history["sweeps"] == 0).all()
     assert sweeps.history["sweeps"].any() == (not terminal or gamma == 0.5)
-    np.testing.assert_array_equal(sweeps.history["policy_changes"], direct.history["policy_changes"])
+    np.testing.assert_array_equal(sweeps.history["policy_changes"],
+                                  direct.history["policy_changes"])
     np.testing.assert_array_equal(sweeps.policy, direct.policy)
     V_star, policy = exact_optimum(mdp)
     np.testing.assert_array_equal(sweeps.policy, policy)
-    exact_level = 20 * np.finfo(float).eps * (1 + np.abs(V_star).max()) / (1 - gamma)  # as documented
+    # as documented
+    exact_level = 20 * np.finfo(float).eps * (1 + np.abs(V_star).max()) / (1 - gamma)
     assert np.abs(sweeps.V - V_star).max() <= exact_level
     assert np.abs(sweeps.V - V_star).max() <= sweeps.error_bound
     assert direct.message.endswith("(exact evaluation)")

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import math
 import types
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from .._typing import FloatArray, IntArray
 
 #: Chains with at least this many transitions use the compiled sweeps (when Numba is
 #: installed); below it a sweep costs microseconds either way.
@@ -43,7 +46,9 @@ def _row_dot(indptr, indices, data, row, x):
     return acc
 
 
-def eval_sweeps_csr(indptr, indices, data, rows, gamma, R, x, y, n, stats):
+def eval_sweeps_csr(indptr: IntArray, indices: IntArray, data: FloatArray, rows: IntArray,
+                    gamma: float, R: FloatArray, x: FloatArray, y: FloatArray, n: int,
+                    stats: FloatArray) -> bool:
     """``n`` >= 1 sweeps y = R + gamma P x over the CSR rows ``rows`` (one per state: a
     policy's rows of the MDP's own matrix, no gathered copy), swapping the two buffers between
     sweeps; returns True when the last result is in ``y`` (else in ``x``, the previous one in
@@ -81,17 +86,17 @@ class PolicyRows(NamedTuple):
     indices: np.ndarray
     data: np.ndarray
     rows: np.ndarray
-    shape: tuple
+    shape: tuple[int, int]
     nnz: int
 
 
 #: The loops uncompiled (for tests, and to read).
 PYTHON = types.SimpleNamespace(eval_sweeps_csr=eval_sweeps_csr, parallel=False)
 
-_compiled = {}  # parallel flag -> namespace, or False when Numba is not installed
+_compiled: dict[bool, Any] = {}  # parallel flag -> namespace, or False when Numba is not installed
 
 
-def compiled(parallel=False):
+def compiled(parallel: bool = False) -> types.SimpleNamespace | None:
     """:data:`PYTHON` compiled by Numba (block loops over the cores when ``parallel``), or
     None without Numba."""
     if parallel not in _compiled:
@@ -108,14 +113,14 @@ def compiled(parallel=False):
     return _compiled[parallel] or None
 
 
-def jitter(numba, parallel, glob):
+def jitter(numba: Any, parallel: bool, glob: dict[str, Any]) -> Callable[..., Any]:
     """``jit(f, **flags)``: f compiled by Numba with the globals ``glob`` (where ``prange`` is
     Numba's when ``parallel``), entered there under f's name so that the functions compiled
     after it call the compiled one; each variant gets its own on-disk cache entry."""
     suffix = "_parallel" if parallel else ""
     glob["prange"] = numba.prange if parallel else range
 
-    def jit(f, **flags):
+    def jit(f: Callable[..., Any], **flags: Any) -> Any:
         g = types.FunctionType(f.__code__, glob, f.__name__ + suffix, f.__defaults__,
                                f.__closure__)
         g.__qualname__ = f.__qualname__ + suffix

@@ -15,7 +15,9 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray, IntArray, Matrix
 from ..exceptions import ImproperPolicyError, MDPValidationError
+from ..mdp import MDP
 
 
 #: Largest value magnitude the solvers accept: their bounds multiply values by up to
@@ -23,7 +25,7 @@ from ..exceptions import ImproperPolicyError, MDPValidationError
 MAX_VALUE = float(np.finfo(np.float64).max) / 16
 
 
-def check_value_range(R, gamma, where="R"):
+def check_value_range(R: ArrayLike, gamma: float, where: str = "R") -> None:
     r"""Refuse rewards whose values overflow float64: :math:`\max|R| / (1 - \gamma)` bounds
     every value (and every iterate of the DP methods from 0) for :math:`\gamma < 1`.
 
@@ -50,7 +52,7 @@ def check_value_range(R, gamma, where="R"):
             f"{r_max:.3g} and gamma = {gamma:g}: the values overflow float64 (rescale the rewards)")
 
 
-def check_finite_values(V, where):
+def check_finite_values(V: ArrayLike, where: str) -> None:
     """Refuse a computed value array that overflowed float64 (inf or NaN)."""
     V = np.asarray(V)
     if not np.isfinite(V).all():
@@ -61,12 +63,12 @@ def check_finite_values(V, where):
             f"{where} ({len(bad)} entries): the values overflow float64 (rescale the rewards)")
 
 
-def policy_reward(mdp, pi):
+def policy_reward(mdp: MDP, pi: FloatArray) -> FloatArray:
     """R_pi(s) = sum_a pi(a|s) R(s, a)."""
     return np.einsum("sa,sa->s", pi, mdp._R0)
 
 
-def policy_chain(mdp, pi):
+def policy_chain(mdp: MDP, pi: FloatArray) -> tuple[Matrix, FloatArray]:
     """(P_pi, R_pi): the policy's transition matrix (CSR for sparse MDPs, dense (S, S) for
     dense ones, which are solved densely) and its expected reward (S,). ``pi`` is (S, A)."""
     S, A = mdp.n_states, mdp.n_actions
@@ -87,7 +89,8 @@ def policy_chain(mdp, pi):
     return P_pi, R_pi
 
 
-def kl_to_reference(mdp, pi, beta, reference):
+def kl_to_reference(mdp: MDP, pi: FloatArray, beta: float,
+                    reference: ArrayLike | None) -> FloatArray:
     """Per-state KL(pi(.|s) || ref(.|s)) (S,), 0 at terminal states; checks absolute continuity."""
     ref = val.as_reference(mdp, reference)
     support = pi > 0
@@ -105,7 +108,10 @@ def kl_to_reference(mdp, pi, beta, reference):
     return kl
 
 
-def regularized_reward(mdp, pi, R_pi, beta, reference):
+def regularized_reward(mdp: MDP, pi: FloatArray, R_pi: FloatArray, beta: float,
+                       reference: ArrayLike | None) -> FloatArray:
+    """R_pi(s) - beta KL(pi(.|s) || ref(.|s)); R_pi itself when beta = 0 (``reference`` is
+    still checked)."""
     beta = val.check_beta(beta)
     if beta == 0.0:
         if reference is not None:
@@ -122,7 +128,7 @@ def _graph(P_pi):
     return G
 
 
-def check_proper(mdp, P_pi, what="policy"):
+def check_proper(mdp: MDP, P_pi: Matrix, what: str = "policy") -> None:
     """With gamma = 1, raise ImproperPolicyError unless every state reaches a terminal state."""
     S = mdp.n_states
     T = mdp.terminal
@@ -150,14 +156,14 @@ class CSRRows(NamedTuple):
     indptr: np.ndarray
     indices: np.ndarray
     data: np.ndarray
-    shape: tuple
+    shape: tuple[int, int]
 
     @property
-    def nnz(self):
+    def nnz(self) -> int:
         return int(self.indptr[-1])
 
 
-def csr_rows(op, rows, raw=False):
+def csr_rows(op: Matrix, rows: IntArray, raw: bool = False) -> CSRRows | Matrix:
     """``op[rows]`` for a CSR matrix, gathered with a few vectorized steps (SciPy's fancy row
     indexing costs ~0.1 ms of fixed overhead, which showed on every step of policy iteration);
     a :class:`CSRRows` when ``raw``."""

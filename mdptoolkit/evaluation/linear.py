@@ -8,11 +8,15 @@ is acyclic, SuperLU for sparse chains (minimum degree on :math:`A^\top + A`, no 
 from __future__ import annotations
 
 
+from typing import Any
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._typing import FloatArray, Matrix
+from ..mdp import MDP
 from .chain import check_proper, policy_chain
 from .structure import _topological_order, layers_of
 
@@ -26,12 +30,12 @@ class ChainSystem:
     sparse chains use a sparse LU (SuperLU), dense ones LAPACK.
     """
 
-    def __init__(self, P_NN, gamma):
+    def __init__(self, P_NN: Matrix, gamma: float) -> None:
         self.n = n = P_NN.shape[0]
         self.sparse = sp.issparse(P_NN)
         self.order = None
         self.kind = "general"
-        self._lu = None
+        self._lu: Any = None  # the factorization, made on the first general solve
         if n == 0:
             return
         if self.sparse:
@@ -54,7 +58,7 @@ class ChainSystem:
             # rows in successor-first order: M[order][:, order] is lower triangular
             self.Mp = self.M[order][:, order]
 
-    def solve(self, b, *, transpose=False):
+    def solve(self, b: FloatArray, *, transpose: bool = False) -> FloatArray:
         """x with (I - gamma P_NN) x = b, or with the transposed matrix."""
         if self.n == 0:
             return b.copy()
@@ -85,12 +89,13 @@ class ChainSystem:
         return scipy.linalg.solve_triangular(M, b, lower=lower, check_finite=False)
 
 
-def solve_chain(P_NN, b, gamma, *, transpose=False):
+def solve_chain(P_NN: Matrix, b: FloatArray, gamma: float, *,
+                transpose: bool = False) -> FloatArray:
     """Solve (I - gamma P_NN) x = b, or its transpose, choosing the solver by structure."""
     return ChainSystem(P_NN, gamma).solve(b, transpose=transpose)
 
 
-def solve_values(mdp, P_pi, R_pi):
+def solve_values(mdp: MDP, P_pi: Matrix, R_pi: FloatArray) -> FloatArray:
     """V solving (I - gamma P_pi) V = R_pi on the non-terminal states, 0 on terminal ones."""
     N = np.flatnonzero(~mdp.terminal)
     V = np.zeros(mdp.n_states)
@@ -98,7 +103,8 @@ def solve_values(mdp, P_pi, R_pi):
     return V
 
 
-def values_and_occupancy(mdp, pi, R_pi):
+def values_and_occupancy(mdp: MDP, pi: FloatArray,
+                         R_pi: FloatArray) -> tuple[FloatArray, FloatArray]:
     """(V^pi, d^pi) of a policy matrix and its (possibly regularized) reward, both from one
     analysis of the chain: height-layer sweeps on acyclic MDPs, else one ChainSystem."""
     layers = layers_of(mdp)

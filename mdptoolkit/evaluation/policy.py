@@ -1,11 +1,14 @@
-r"""The public evaluation functions: :math:`V^\pi`, :math:`Q^\pi`, :math:`d^\pi` and :math:`J(\pi)`."""
+r"""The public evaluation functions: :math:`V^\pi`, :math:`Q^\pi`, :math:`d^\pi`, :math:`J(\pi)`."""
 
 from __future__ import annotations
 
+from typing import Literal
 
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike, FloatArray, Policy
+from ..mdp import MDP
 from ..operators import q_values
 from .chain import (check_finite_values, check_proper, check_value_range, policy_chain,
                     policy_reward, regularized_reward)
@@ -15,8 +18,10 @@ from .sweeps import _evaluate_iterative
 
 
 # ---------------------------------------------------------------------- public functions
-def evaluate_policy(mdp, policy, *, method="direct", tol=1e-10, max_iter=None, beta=0.0,
-                    reference=None):
+def evaluate_policy(mdp: MDP, policy: Policy, *,
+                    method: Literal["direct", "iterative"] = "direct", tol: float = 1e-10,
+                    max_iter: int | None = None, beta: float = 0.0,
+                    reference: ArrayLike | None = None) -> FloatArray:
     r"""Value :math:`V^\pi` of a policy, exactly or iteratively.
 
     Parameters
@@ -82,10 +87,11 @@ def evaluate_policy(mdp, policy, *, method="direct", tol=1e-10, max_iter=None, b
     if method not in ("direct", "iterative"):
         raise ValueError(f"method must be 'direct' or 'iterative'; got {method!r}")
     gamma = mdp.gamma
-    if method == "direct" and layers_of(mdp) is not None:
+    layers = layers_of(mdp) if method == "direct" else None
+    if layers is not None:
         R_pi = regularized_reward(mdp, pi, policy_reward(mdp, pi), beta, reference)
         check_value_range(R_pi, gamma, "R_pi")
-        V = layers_of(mdp).values(pi, R_pi, gamma)
+        V = layers.values(pi, R_pi, gamma)
     else:
         P_pi, R_pi = policy_chain(mdp, pi)
         R_pi = regularized_reward(mdp, pi, R_pi, beta, reference)
@@ -100,7 +106,8 @@ def evaluate_policy(mdp, policy, *, method="direct", tol=1e-10, max_iter=None, b
     return V
 
 
-def evaluate_q(mdp, policy, *, beta=0.0, reference=None):
+def evaluate_q(mdp: MDP, policy: Policy, *, beta: float = 0.0,
+               reference: ArrayLike | None = None) -> FloatArray:
     r"""Action values :math:`Q^\pi(s, a) = R(s, a) + \gamma \sum_{s'} P(s'|s,a) V^\pi(s')`.
 
     With ``beta > 0`` this is the soft action value: the KL term of a state is charged in
@@ -118,11 +125,12 @@ def evaluate_q(mdp, policy, *, beta=0.0, reference=None):
     return q_values(mdp, V)
 
 
-def occupancy(mdp, policy):
-    r"""Discounted state occupancy :math:`d^\pi(s) = \sum_t \gamma^t \Pr(s_t = s)`, :math:`s_0 \sim \mu`.
+def occupancy(mdp: MDP, policy: Policy) -> FloatArray:
+    r"""Discounted state occupancy :math:`d^\pi(s) = \sum_t \gamma^t \Pr(s_t = s)`.
 
-    Unnormalized (it sums to :math:`1/(1-\gamma)` without terminal states); with
-    :math:`\gamma = 1` it is the expected number of visits. Terminal states get 0.
+    The start state is drawn from :math:`\mu`, :math:`s_0 \sim \mu`. Unnormalized (it sums to
+    :math:`1/(1-\gamma)` without terminal states); with :math:`\gamma = 1` it is the expected
+    number of visits. Terminal states get 0.
 
     Raises
     ------
@@ -137,8 +145,9 @@ def occupancy(mdp, policy):
     array([2.])
     """
     pi = val.as_policy_matrix(mdp, policy)
-    if layers_of(mdp) is not None:
-        return layers_of(mdp).occupancy(pi, mdp.mu, mdp.gamma)
+    layers = layers_of(mdp)
+    if layers is not None:
+        return layers.occupancy(pi, mdp.mu, mdp.gamma)
     P_pi, _ = policy_chain(mdp, pi)
     if mdp.gamma == 1.0:
         check_proper(mdp, P_pi)
@@ -148,8 +157,9 @@ def occupancy(mdp, policy):
     return d
 
 
-def expected_return(mdp, policy, *, beta=0.0, reference=None):
-    r"""Expected return :math:`J(\pi) = \mu^\top V^\pi` (of the regularized objective if ``beta > 0``).
+def expected_return(mdp: MDP, policy: Policy, *, beta: float = 0.0,
+                    reference: ArrayLike | None = None) -> float:
+    r"""Expected return :math:`J(\pi) = \mu^\top V^\pi` (regularized if ``beta > 0``).
 
     Examples
     --------

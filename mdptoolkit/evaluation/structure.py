@@ -13,6 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
+from .._typing import FloatArray, IntArray
+from ..mdp import MDP
 
 
 def _topological_order(M_off):
@@ -53,7 +55,7 @@ class Layers:
     transition matrix for the states of height h, action-major within the layer.
     """
 
-    def __init__(self, mdp, heights):
+    def __init__(self, mdp: MDP, heights: IntArray) -> None:
         S, A = mdp.n_states, mdp.n_actions
         order = np.argsort(heights, kind="stable")
         counts = np.bincount(heights[heights >= 0])
@@ -67,14 +69,16 @@ class Layers:
         self.n_actions = A
         self.terminal = mdp.terminal
 
-    def values(self, pi, R_pi, gamma):
+    def values(self, pi: FloatArray, R_pi: FloatArray, gamma: float) -> FloatArray:
+        r""":math:`V^\pi` by one backward sweep over the layers."""
         V = np.zeros(R_pi.shape[0])
         for idx, op in zip(self.states, self.ops):
             q = np.asarray(op @ V).reshape(self.n_actions, idx.size)
             V[idx] = R_pi[idx] + gamma * np.einsum("ja,aj->j", pi[idx], q)
         return V
 
-    def occupancy(self, pi, mu, gamma):
+    def occupancy(self, pi: FloatArray, mu: FloatArray, gamma: float) -> FloatArray:
+        r""":math:`d^\pi` by one forward sweep over the layers."""
         d = np.where(self.terminal, 0.0, mu)
         for idx, op in zip(reversed(self.states), reversed(self.ops)):
             flow = gamma * (pi[idx] * d[idx][:, None]).T.reshape(-1)
@@ -83,7 +87,7 @@ class Layers:
         return d
 
 
-def acyclic_layers(mdp):
+def acyclic_layers(mdp: MDP) -> Layers | None:
     """A :class:`Layers` for the MDP, or None when it has a cycle or too many heights."""
     S = mdp.n_states
     T = mdp.terminal
@@ -118,6 +122,6 @@ def acyclic_layers(mdp):
     return Layers(mdp, heights)
 
 
-def layers_of(mdp):
+def layers_of(mdp: MDP) -> Layers | None:
     """The :class:`Layers` of an acyclic MDP (None for a cyclic one), analysed once per MDP."""
     return mdp._derived("acyclic_layers", acyclic_layers)

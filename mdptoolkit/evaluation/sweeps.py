@@ -11,12 +11,16 @@ import scipy.sparse as sp
 
 from .. import _validation as val
 from .._stopping import EPS, SpanRule
+from .._typing import FloatArray, Matrix
 from ..exceptions import ConvergenceWarning
+from ..mdp import MDP
 from ..operators import _csr_matvec
 from . import _kernels
+from .chain import CSRRows
 
 
-def _evaluate_iterative(mdp, P_pi, R_pi, tol, max_iter):
+def _evaluate_iterative(mdp: MDP, P_pi: Matrix, R_pi: FloatArray, tol: float,
+                        max_iter: int | None) -> FloatArray:
     tol = val.check_positive(tol, "tol")
     gamma = mdp.gamma
     span0 = np.ptp(R_pi) + 1e-300
@@ -45,7 +49,7 @@ RATE_WINDOW = 20  # sweeps before the rate of decrease may send the evaluation t
 BLIND_SWEEPS = 16  # most sweeps in a row without checking the bound
 
 
-def sweep_budget(P_pi, dense_direct):
+def sweep_budget(P_pi: Matrix, dense_direct: bool) -> int:
     """Sweeps of ``V <- R_pi + gamma P_pi V`` that cost about as much as one direct solve.
 
     A cost model, deterministic on purpose (results must not depend on the machine's load).
@@ -59,8 +63,9 @@ def sweep_budget(P_pi, dense_direct):
     return int(max(100, direct / per_sweep))
 
 
-def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=EPS,
-                 compiled=None):
+def sweep_values(P_pi: Matrix, R_pi: FloatArray, gamma: float, V0: FloatArray, tol: float,
+                 max_sweeps: int, *, rel: float = 0.0, row_error: float = EPS,
+                 compiled: bool | None = None) -> tuple[FloatArray | None, float, int]:
     r"""Warm-started evaluation by sweeps, certified by the span bound.
 
     Applies :math:`T^\pi V = R_\pi + \gamma P_\pi V` from ``V0`` until the MacQueen bound
@@ -88,7 +93,7 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
     diff = np.empty_like(x)
     if isinstance(P_pi, _kernels.PolicyRows):  # the compiled sweeps only
         compiled = True
-    elif isinstance(P_pi, tuple) and _csr_matvec is None:  # pragma: no cover - old SciPy
+    elif isinstance(P_pi, CSRRows) and _csr_matvec is None:  # pragma: no cover - old SciPy
         P_pi = sp.csr_array((P_pi.data, P_pi.indices, P_pi.indptr), shape=P_pi.shape)
     csr = not isinstance(P_pi, np.ndarray) and _csr_matvec is not None
     if csr:  # a SciPy sparse matrix, or CSRRows (the same three arrays, unchecked)
@@ -101,7 +106,7 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
         data = P_pi.data * gamma if rows is None else P_pi.data
     scale = max(float(x.max()), -float(x.min()))  # max|V|, refreshed as the sweeps go
     best, best_k = np.inf, 0
-    checked = []  # (sweep, span) of the checked sweeps
+    checked: list[tuple[int, float]] = []  # (sweep, span) of the checked sweeps
     next_check = 1
     if compiled is None:  # the caller's choice (the size of its MDP), else this chain's size
         compiled = P_pi.nnz >= _kernels.MIN_WORK
@@ -171,7 +176,8 @@ def sweep_values(P_pi, R_pi, gamma, V0, tol, max_sweeps, *, rel=0.0, row_error=E
     return None, np.inf, k
 
 
-def default_max_iter(gamma, tol, span0, cap=1_000_000, gamma1=100_000):
+def default_max_iter(gamma: float, tol: float, span0: float, cap: int = 1_000_000,
+                     gamma1: int = 100_000) -> int:
     """Iterations after which gamma/(1-gamma) * gamma**k * span0 <= tol (the span contracts by
     at least gamma per step), capped; ``gamma1`` when gamma = 1."""
     if gamma >= 1.0:

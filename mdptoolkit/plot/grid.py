@@ -41,7 +41,7 @@ def _grid_info(grid: GridWorld) -> tuple[int, int, np.ndarray, np.ndarray, np.nd
     return H, W, cells, walls, cliffs, terminal
 
 
-def _arrow_weights(grid: GridWorld, policy: ArrayLike | None, V: np.ndarray | None,
+def _arrow_weights(grid: GridWorld, policy: ArrayLike | None, V: np.ndarray,
                    all_optimal: bool, atol: float) -> np.ndarray | None:
     """(S, A) weights of the arrows to draw."""
     mdp = grid.mdp

@@ -73,7 +73,7 @@ def line(env_or_mdp: Environment | MDP, V: ArrayLike, policy: ArrayLike | None =
     >>> ax.get_ylabel(), ax.figure.axes[-1].get_ylabel(), ax.figure.axes[-1].get_xlabel()
     ('value V(s)', 'stake', 'capital')
     """
-    mdp = getattr(env_or_mdp, "mdp", env_or_mdp)
+    mdp: Any = getattr(env_or_mdp, "mdp", env_or_mdp)
     if not hasattr(mdp, "n_states"):
         raise TypeError(f"env_or_mdp must be an environment or an MDP; got "
                         f"{type(env_or_mdp).__name__}")

@@ -18,6 +18,11 @@ own module here and into :data:`SOLVERS`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from ..mdp import MDP
+from ..result import SolverResult
 from .average_reward import relative_value_iteration
 from .finite_horizon import backward_induction
 from .linear_programming import linear_programming
@@ -31,12 +36,13 @@ __all__ = ["value_iteration", "policy_iteration", "modified_policy_iteration",
            "soft_value_iteration", "solve", "SOLVERS"]
 
 #: The registry behind :func:`solve`: one canonical name per method.
-SOLVERS = {f.__name__: f for f in (value_iteration, policy_iteration, modified_policy_iteration,
-                                   linear_programming, backward_induction,
-                                   relative_value_iteration, soft_value_iteration)}
+SOLVERS: dict[str, Callable[..., SolverResult]] = {
+    f.__name__: f for f in (value_iteration, policy_iteration, modified_policy_iteration,
+                            linear_programming, backward_induction, relative_value_iteration,
+                            soft_value_iteration)}
 
 
-def solve(mdp, method="policy_iteration", **options):
+def solve(mdp: MDP, method: str = "policy_iteration", **options: Any) -> SolverResult:
     """Solve an MDP with the solver named ``method``; ``options`` go to that solver.
 
     Parameters
@@ -63,7 +69,9 @@ def solve(mdp, method="policy_iteration", **options):
     >>> mt.solve(mdp, method="simplex")
     Traceback (most recent call last):
     ...
-    ValueError: method must be one of 'backward_induction', 'linear_programming', 'modified_policy_iteration', 'policy_iteration', 'relative_value_iteration', 'soft_value_iteration', 'value_iteration'; got 'simplex'
+    ValueError: method must be one of 'backward_induction', 'linear_programming',
+    'modified_policy_iteration', 'policy_iteration', 'relative_value_iteration',
+    'soft_value_iteration', 'value_iteration'; got 'simplex'
     """
     if method not in SOLVERS:
         valid = ", ".join(repr(name) for name in sorted(SOLVERS))

@@ -60,11 +60,19 @@ states.
 
 from __future__ import annotations
 
+import types
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
+from .._typing import FloatArray
+from ..mdp import MDP
 
-def symmetric_sweep(mdp, kernels):
+
+def symmetric_sweep(mdp: MDP,
+                    kernels: types.SimpleNamespace | None) -> Callable[[FloatArray], None]:
     """A function ``sweep(V)`` doing one forward and one backward Gauss–Seidel sweep in place:
     the compiled loops of :mod:`._kernels` when given, else a Python loop over states (meant
     for teaching and small MDPs)."""
@@ -72,12 +80,13 @@ def symmetric_sweep(mdp, kernels):
     gamma = mdp.gamma
     op = mdp._op
     if kernels is not None:
+        args: tuple[Any, ...]
         if isinstance(op, np.ndarray):
             one, args = kernels.gs_sweep_dense, (op,)
         else:
             one, args = kernels.gs_sweep_csr, (op.indptr, op.indices, op.data)
 
-        def sweep(V):
+        def sweep(V: FloatArray) -> None:
             one(*args, R, gamma, V, False)
             one(*args, R, gamma, V, True)
 
@@ -85,7 +94,7 @@ def symmetric_sweep(mdp, kernels):
     return _numpy_sweep(mdp, R, gamma)
 
 
-def _numpy_sweep(mdp, R, gamma):
+def _numpy_sweep(mdp: MDP, R: FloatArray, gamma: float) -> Callable[[FloatArray], None]:
     S, A = mdp.n_states, mdp.n_actions
     op = sp.csr_array(mdp._op)
     perm = (np.arange(S)[:, None] + S * np.arange(A)[None, :]).ravel()  # state-major rows
@@ -95,12 +104,12 @@ def _numpy_sweep(mdp, R, gamma):
     R_sa = R.T
     bounds = indptr[::A]
 
-    def update(V, s):
+    def update(V: FloatArray, s: int) -> None:
         lo, hi = bounds[s], bounds[s + 1]
         sums = np.bincount(action_of[lo:hi], data[lo:hi] * V[indices[lo:hi]], minlength=A)
         V[s] = np.max(R_sa[s] + gamma * sums)
 
-    def sweep(V):
+    def sweep(V: FloatArray) -> None:
         for s in range(S):
             update(V, s)
         for s in range(S - 1, -1, -1):

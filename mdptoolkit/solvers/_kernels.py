@@ -32,10 +32,13 @@ from __future__ import annotations
 
 import math
 import types
+from typing import Any
 
 import numpy as np
 
+from .._typing import FloatArray, IntArray
 from ..evaluation import _kernels as _shared
+from ..mdp import MDP
 
 #: MDPs with at least this many transitions + state-action pairs use the compiled loops (when
 #: Numba is installed); below it a solve takes well under a millisecond either way and a first
@@ -57,6 +60,8 @@ PARALLEL_WORK = 1 << 25
 
 # event codes of the value-iteration loop
 CONTINUE, DONE, PRECISION, DIVERGED, PAUSE = 0, 1, 2, 3, 4
+#: What the loops return: (iterations, event code, best bound, its iteration, swapped).
+LoopResult = tuple[int, int, float, int, bool]
 
 prange = range  # numba.prange in the compiled copies of the parallel loops
 _blocks, _row_dot = _shared._blocks, _shared._row_dot
@@ -73,7 +78,8 @@ def _reduce(stats):
     return lo, hi, big, ok
 
 
-def backup_csr(indptr, indices, data, R, gamma, V, TV, stats):
+def backup_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
+               gamma: float, V: FloatArray, TV: FloatArray, stats: FloatArray) -> None:
     """TV = max_a R[a] + gamma P_a V over the action-major CSR rows (row a*S + s); ``stats``
     (n_blocks, 4) gets per block min/max of TV - V, max|TV| and a flag for non-finite TV.
 
@@ -118,7 +124,8 @@ def backup_csr(indptr, indices, data, R, gamma, V, TV, stats):
         stats[b, 0], stats[b, 1], stats[b, 2], stats[b, 3] = lo, hi, big, bad
 
 
-def backup_dense(P, R, gamma, V, TV, stats):
+def backup_dense(P: FloatArray, R: FloatArray, gamma: float, V: FloatArray, TV: FloatArray,
+                 stats: FloatArray) -> None:
     """:func:`backup_csr` for a dense action-major (A*S, S) P."""
     A, S = R.shape
     n_blocks = stats.shape[0]
@@ -164,8 +171,11 @@ def _vi_step(stats, history, i, tol, factor, weight, row_error, best, best_k, k)
     return CONTINUE, best, best_k
 
 
-def vi_loop_csr(indptr, indices, data, R, gamma, V, TV, stats, history, n_max, tol, factor,
-                weight, row_error, best, best_k, k0, patience):
+def vi_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
+                gamma: float,
+                V: FloatArray, TV: FloatArray, stats: FloatArray, history: FloatArray,
+                n_max: int, tol: float, factor: float, weight: float, row_error: float,
+                best: float, best_k: int, k0: int, patience: int) -> LoopResult:
     """Up to ``n_max`` >= 1 iterations V <- TV, ``history[i]`` getting the (min, max of TV - V,
     max|TV|) of iteration i; returns (iterations, event code, best bound, its iteration,
     swapped) with the decisions of the span rule of :class:`~mdptoolkit._stopping.SpanRule`
@@ -188,8 +198,10 @@ def vi_loop_csr(indptr, indices, data, R, gamma, V, TV, stats, history, n_max, t
     return 0, CONTINUE, best, best_k, swapped
 
 
-def vi_loop_dense(P, R, gamma, V, TV, stats, history, n_max, tol, factor, weight, row_error,
-                  best, best_k, k0, patience):
+def vi_loop_dense(P: FloatArray, R: FloatArray, gamma: float,
+                  V: FloatArray, TV: FloatArray, stats: FloatArray, history: FloatArray,
+                  n_max: int, tol: float, factor: float, weight: float, row_error: float,
+                  best: float, best_k: int, k0: int, patience: int) -> LoopResult:
     """:func:`vi_loop_csr` for a dense action-major (A*S, S) P."""
     swapped = False
     for i in range(n_max):
@@ -206,7 +218,9 @@ def vi_loop_dense(P, R, gamma, V, TV, stats, history, n_max, tol, factor, weight
     return 0, CONTINUE, best, best_k, swapped
 
 
-def improve_csr(indptr, indices, data, R, gamma, V, policy, best, current, greedy):
+def improve_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
+                gamma: float, V: FloatArray, policy: IntArray, best: FloatArray,
+                current: FloatArray, greedy: IntArray) -> None:
     """Policy iteration's improvement pass: per state the best Q (``best``), the lowest action
     attaining it (``greedy``) and the Q of the current action (``current``)."""
     A, S = R.shape
@@ -224,8 +238,11 @@ def improve_csr(indptr, indices, data, R, gamma, V, policy, best, current, greed
         greedy[s] = arg
 
 
-def gs_loop_csr(indptr, indices, data, R, gamma, V, TV, stats, history, n_max, tol, factor,
-                weight, row_error, best, best_k, k0, patience):
+def gs_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
+                gamma: float,
+                V: FloatArray, TV: FloatArray, stats: FloatArray, history: FloatArray,
+                n_max: int, tol: float, factor: float, weight: float, row_error: float,
+                best: float, best_k: int, k0: int, patience: int) -> LoopResult:
     """Gauss–Seidel value iteration (:mod:`mdptoolkit.solvers._gauss_seidel`) as
     :func:`vi_loop_csr` runs Jacobi's: each iteration a forward and a backward sweep of V in
     place, the Jacobi backup TV = T V with its statistics, the rule's decision, and the restart
@@ -248,8 +265,10 @@ def gs_loop_csr(indptr, indices, data, R, gamma, V, TV, stats, history, n_max, t
     return 0, CONTINUE, best, best_k, False
 
 
-def gs_loop_dense(P, R, gamma, V, TV, stats, history, n_max, tol, factor, weight, row_error,
-                  best, best_k, k0, patience):
+def gs_loop_dense(P: FloatArray, R: FloatArray, gamma: float,
+                  V: FloatArray, TV: FloatArray, stats: FloatArray, history: FloatArray,
+                  n_max: int, tol: float, factor: float, weight: float, row_error: float,
+                  best: float, best_k: int, k0: int, patience: int) -> LoopResult:
     """:func:`gs_loop_csr` for a dense action-major (A*S, S) P."""
     for i in range(n_max):
         k = k0 + i + 1
@@ -268,7 +287,8 @@ def gs_loop_dense(P, R, gamma, V, TV, stats, history, n_max, tol, factor, weight
     return 0, CONTINUE, best, best_k, False
 
 
-def gs_sweep_csr(indptr, indices, data, R, gamma, V, reverse):
+def gs_sweep_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
+                 gamma: float, V: FloatArray, reverse: bool) -> tuple[float, float, float]:
     """One Gauss–Seidel sweep in place (states in index order, or reversed); returns
     (min and max of V_new - V_old, max|V_new|)."""
     A, S = R.shape
@@ -286,7 +306,8 @@ def gs_sweep_csr(indptr, indices, data, R, gamma, V, reverse):
     return lo, hi, big
 
 
-def gs_sweep_dense(P, R, gamma, V, reverse):
+def gs_sweep_dense(P: FloatArray, R: FloatArray, gamma: float, V: FloatArray,
+                   reverse: bool) -> tuple[float, float, float]:
     """:func:`gs_sweep_csr` for a dense action-major (A*S, S) P."""
     A, S = R.shape
     lo, hi, big = np.inf, -np.inf, 0.0
@@ -314,10 +335,10 @@ PYTHON = types.SimpleNamespace(
     gs_loop_csr=gs_loop_csr, gs_loop_dense=gs_loop_dense, improve_csr=improve_csr,
     parallel=False)
 
-_compiled = {}  # parallel flag -> namespace, or False when Numba is not installed
+_compiled: dict[bool, Any] = {}  # parallel flag -> namespace, or False when Numba is not installed
 
 
-def compiled(parallel=False):
+def compiled(parallel: bool = False) -> types.SimpleNamespace | None:
     """The loops compiled by Numba (a namespace like :data:`PYTHON`), with the block loops
     over states spread over the cores when ``parallel``; None without Numba."""
     if parallel not in _compiled:
@@ -330,7 +351,7 @@ def compiled(parallel=False):
     return _compiled[parallel] or None
 
 
-def _compile(numba, parallel):
+def _compile(numba: Any, parallel: bool) -> types.SimpleNamespace:
     jit = _shared.jitter(numba, parallel, dict(globals()))
     jit(_blocks, inline="always")
     jit(_reduce)
@@ -345,7 +366,7 @@ def _compile(numba, parallel):
     return types.SimpleNamespace(**names, parallel=parallel)
 
 
-def for_mdp(mdp, upto=MAX_WORK):
+def for_mdp(mdp: MDP, upto: int | None = MAX_WORK) -> types.SimpleNamespace | None:
     """The compiled loops to use on ``mdp`` (parallel ones for very large MDPs), or None for
     the NumPy path: Numba missing, an MDP too small for compilation to pay, or one whose work
     per backup exceeds ``upto`` (None: no limit) — there NumPy's passes cost little next to
@@ -359,7 +380,7 @@ def for_mdp(mdp, upto=MAX_WORK):
     return compiled(parallel=work >= PARALLEL_WORK)
 
 
-def n_blocks(kernels):
+def n_blocks(kernels: types.SimpleNamespace) -> int:
     """Blocks of states per backup: one per thread of the parallel loops."""
     if not kernels.parallel:
         return 1

@@ -17,14 +17,18 @@ import numpy as np
 
 from .. import _validation as val
 from .._stopping import callback_state
+from .._typing import ArrayLike, Callback
 from ..exceptions import ConvergenceWarning
+from ..mdp import MDP
 from ..operators import _Backup
 from ..result import MESSAGES, SolverResult
 
 __all__ = ["relative_value_iteration"]
 
 
-def relative_value_iteration(mdp, *, tol=1e-8, max_iter=100_000, tau=0.5, V0=None, callback=None):
+def relative_value_iteration(mdp: MDP, *, tol: float = 1e-8, max_iter: int = 100_000,
+                             tau: float = 0.5, V0: ArrayLike | None = None,
+                             callback: Callback | None = None) -> SolverResult:
     r"""Optimal gain and bias of a unichain MDP (``mdp.gamma`` is ignored).
 
     Parameters
@@ -86,7 +90,8 @@ def relative_value_iteration(mdp, *, tol=1e-8, max_iter=100_000, tau=0.5, V0=Non
         if (hi - lo) / (2 * tau) <= tol:
             converged = True
             break
-        if callback is not None and callback(k, callback_state(V=V, gain_bounds=(lo / tau, hi / tau))):
+        if callback is not None and callback(k, callback_state(V=V, gain_bounds=(lo / tau,
+                                                                             hi / tau))):
             by_callback = True
             break
     gain = (lower[-1] + upper[-1]) / 2

@@ -14,7 +14,9 @@ import time
 import numpy as np
 
 from .. import _validation as val
+from .._typing import ArrayLike
 from ..evaluation.chain import check_finite_values
+from ..mdp import MDP
 from ..operators import _Backup
 from ..result import MESSAGES, SolverResult
 
@@ -25,7 +27,8 @@ __all__ = ["backward_induction"]
 MAX_BYTES = 2**33
 
 
-def backward_induction(mdp, horizon, *, terminal_values=None, max_bytes=MAX_BYTES):
+def backward_induction(mdp: MDP, horizon: int, *, terminal_values: ArrayLike | None = None,
+                       max_bytes: int = MAX_BYTES) -> SolverResult:
     r"""Optimal non-stationary policy for a finite horizon.
 
     Parameters

@@ -16,6 +16,7 @@ by the discounted state–action occupancy measure of an optimal policy.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +24,7 @@ import scipy.sparse as sp
 from .. import _validation as val
 from ..evaluation.policy import occupancy as state_occupancy
 from ..exceptions import ConvergenceWarning
+from ..mdp import MDP
 from ..operators import greedy_policy
 from ..result import MESSAGES, SolverResult
 from ._common import check_rewards
@@ -31,7 +33,7 @@ from .policy_iteration import policy_iteration
 __all__ = ["linear_programming"]
 
 
-def linear_programming(mdp, *, options=None):
+def linear_programming(mdp: MDP, *, options: dict[str, Any] | None = None) -> SolverResult:
     r"""Solve the MDP as a linear program with ``scipy.optimize.linprog`` (HiGHS).
 
     Parameters
@@ -99,7 +101,8 @@ def linear_programming(mdp, *, options=None):
         warnings.warn(message + "; falling back to policy iteration", ConvergenceWarning,
                       stacklevel=2)
         polished = policy_iteration(mdp)
-        x = state_occupancy(mdp, polished.policy)[:, None] * val.as_policy_matrix(mdp, polished.policy)
+        x = (state_occupancy(mdp, polished.policy)[:, None]
+             * val.as_policy_matrix(mdp, polished.policy))
         return SolverResult(V=polished.V, Q=polished.Q, policy=polished.policy, iterations=1,
                             converged=False, method="linear_programming",
                             message=message + "; the result is policy iteration's",
@@ -121,7 +124,7 @@ def linear_programming(mdp, *, options=None):
                         error_bound=polished.error_bound, occupancy=x)
 
 
-def highs_options():
+def highs_options() -> list[str] | None:
     """The option names ``linprog(method="highs")`` accepts, from SciPy's own signature;
     None when this SciPy does not expose them (the run then refuses unknown ones itself)."""
     import inspect
@@ -135,13 +138,15 @@ def highs_options():
             if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty]
 
 
-def _check_options(options):
+def _check_options(options: dict[str, Any] | None) -> dict[str, Any] | None:
     if options is None:
         return None
     if not isinstance(options, dict):
         raise TypeError(f"options must be a dict of HiGHS options; got {type(options).__name__}")
     valid = highs_options()
-    unknown = [name for name in options if valid is not None and name not in valid]
+    if valid is None:
+        return options  # this SciPy does not list them: HiGHS refuses unknown ones itself
+    unknown = [name for name in options if name not in valid]
     if unknown:
         raise val.MDPValidationError(
             f"options must name HiGHS options of scipy's linprog; got unknown "

@@ -10,14 +10,19 @@ import scipy.sparse as sp
 
 from .. import _validation as val
 from .._stopping import SpanRule, callback_state
+from .._typing import ArrayLike, Callback
 from ..evaluation import _kernels as eval_kernels
 from ..evaluation.sweeps import default_max_iter
+from ..mdp import MDP
 from ..operators import _Backup
+from ..result import SolverResult
 from . import _kernels
 from ._common import _finish, _initial_values, _policy_matrix_rows, check_rewards, greedy_rows
 
 
-def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, callback=None):
+def modified_policy_iteration(mdp: MDP, *, m: int = 5, tol: float = 1e-8,
+                              max_iter: int | None = None, V0: ArrayLike | None = None,
+                              callback: Callback | None = None) -> SolverResult:
     r"""Modified policy iteration: a greedy step, then ``m`` partial evaluation steps.
 
     Parameters
@@ -41,7 +46,7 @@ def modified_policy_iteration(mdp, *, m=5, tol=1e-8, max_iter=None, V0=None, cal
     -----
     The span of :math:`TV_k - V_k` need not shrink at every greedy step here (it does for value
     iteration), so a pause in its decrease is a stall only at round-off level
-    (:mod:`mdptoolkit._stopping`); above it the run continues up to ``max_iter``.
+    (``mdptoolkit._stopping``); above it the run continues up to ``max_iter``.
 
     References
     ----------

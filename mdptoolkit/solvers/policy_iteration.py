@@ -4,6 +4,7 @@ round-off level); exact in finitely many steps (Puterman 2005, Thm 6.4.2)."""
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,17 +12,19 @@ import scipy.sparse.csgraph as csgraph
 
 from .. import _validation as val
 from .._stopping import EPS, callback_state
+from .._typing import Callback, IntArray, Policy
 from ..evaluation import _kernels as eval_kernels
 from ..evaluation.chain import check_finite_values, check_proper, policy_chain
 from ..evaluation.linear import solve_values
 from ..evaluation.sweeps import sweep_budget, sweep_values
+from ..mdp import MDP
 from ..operators import _Backup
 from ..result import MESSAGES, SolverResult
 from . import _kernels
 from ._common import _policy_matrix_rows, _warn_if_stopped, check_rewards, greedy_rows, one_hot
 
 
-def proper_policy(mdp):
+def proper_policy(mdp: MDP) -> IntArray:
     """A deterministic policy that reaches a terminal state from every state that can.
 
     Breadth-first search backwards from the terminal states over the union of allowed
@@ -47,19 +50,20 @@ def proper_policy(mdp):
                          np.concatenate([src, np.flatnonzero(T)]))), shape=(S + 1, S + 1))
     dist = csgraph.shortest_path(rev, method="D", unweighted=True, indices=S)[:S]
     # probability of moving strictly closer, for every (action, state) row
-    closer = np.zeros(A * S)
+    closer = np.zeros((A, S))
     moves = coo.row[keep]
     gain = dist[dst] < dist[src]
-    np.add.at(closer, moves[gain], coo.data[keep][gain])
-    closer = closer.reshape(A, S)
+    np.add.at(closer.reshape(-1), moves[gain], coo.data[keep][gain])  # a view: rows a*S + s
     closer[~mdp.allowed.T] = -1.0
     movers = np.isfinite(dist) & ~T
     policy[movers] = np.argmax(closer[:, movers], axis=0)
     return policy
 
 
-def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluation="auto",
-                     callback=None):
+def policy_iteration(mdp: MDP, *, policy0: Policy | None = None, max_iter: int | None = None,
+                     tie_tol: float | None = None,
+                     evaluation: Literal["auto", "direct", "sweeps"] = "auto",
+                     callback: Callback | None = None) -> SolverResult:
     r"""Howard's policy iteration; every policy is evaluated exactly or to a certified bound.
 
     Parameters
@@ -153,7 +157,8 @@ def policy_iteration(mdp, *, policy0=None, max_iter=None, tie_tol=None, evaluati
             if not (pi[~mdp.terminal].max(axis=1) == 1.0).all():
                 pi0 = pi
         policy[mdp.terminal] = np.argmax(mdp.allowed[mdp.terminal], axis=1)
-    max_iter = val.check_positive(10_000 if max_iter is None else max_iter, "max_iter", integer=True)
+    max_iter = val.check_positive(10_000 if max_iter is None else max_iter, "max_iter",
+                                  integer=True)
     if tie_tol is not None:
         tie_tol = val.check_positive(tie_tol, "tie_tol", allow_zero=True)
     # (on acyclic MDPs the sweeps are exact after as many sweeps as the longest path, and

@@ -24,16 +24,20 @@ import numpy as np
 
 from .. import _validation as val
 from .._stopping import SpanRule, callback_state
+from .._typing import ArrayLike, Callback, FloatArray
 from ..evaluation.chain import check_value_range
 from ..evaluation.sweeps import default_max_iter
+from ..mdp import MDP
 from ..operators import _Backup, logsumexp, softmax_policy
 from ..result import SolverResult
 
 __all__ = ["soft_value_iteration"]
 
 
-def soft_value_iteration(mdp, beta, *, reference=None, tol=1e-8, max_iter=None, V0=None,
-                         callback=None):
+def soft_value_iteration(mdp: MDP, beta: float, *, reference: ArrayLike | None = None,
+                         tol: float = 1e-8, max_iter: int | None = None,
+                         V0: ArrayLike | None = None,
+                         callback: Callback | None = None) -> SolverResult:
     r"""Optimum of the KL-regularized objective by soft value iteration.
 
     Parameters
@@ -82,7 +86,7 @@ def soft_value_iteration(mdp, beta, *, reference=None, tol=1e-8, max_iter=None, 
     V[mdp.terminal] = 0.0
     backup = _Backup(mdp)
 
-    def soft_backup(V):
+    def soft_backup(V: FloatArray) -> FloatArray:
         Q = backup.q(V)
         return beta * logsumexp(Q / beta + logref_am, axis=0)
 

@@ -1,16 +1,22 @@
 r"""Value iteration, :math:`V_{k+1} = T V_k` (Jacobi or Gauss–Seidel), stopped by the span bound
-with the MacQueen–Porteus correction (:mod:`mdptoolkit._stopping`)."""
+with the MacQueen–Porteus correction (``mdptoolkit._stopping``)."""
 
 from __future__ import annotations
 
 import time
+import types
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .. import _validation as val
 from .._stopping import SpanRule, callback_state
+from .._typing import ArrayLike, Callback, FloatArray
 from ..evaluation.sweeps import default_max_iter
+from ..mdp import MDP
 from ..operators import _Backup
+from ..result import SolverResult
 from . import _gauss_seidel, _kernels
 from ._common import _finish, _initial_values, check_rewards
 
@@ -18,7 +24,9 @@ from ._common import _finish, _initial_values, check_rewards
 CHUNK = 4096
 
 
-def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False, callback=None):
+def value_iteration(mdp: MDP, *, tol: float = 1e-8, max_iter: int | None = None,
+                    V0: ArrayLike | None = None, gauss_seidel: bool = False,
+                    callback: Callback | None = None) -> SolverResult:
     r"""Value iteration with a stopping rule that guarantees what it says.
 
     Parameters
@@ -36,7 +44,7 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
         Each iteration makes a forward and a backward Gauss–Seidel sweep (states updated in
         place, each from the values already updated), then one Jacobi backup of the result:
         the span rule is checked there, so the guarantee below is the same, and the next
-        iteration starts from the corrected midpoint (:mod:`mdptoolkit.solvers._gauss_seidel`
+        iteration starts from the corrected midpoint (``mdptoolkit.solvers._gauss_seidel``
         gives the bound's proof and the choice of order). Compiled with Numba (the ``fast``
         extra); without it a Python loop over states, meant for teaching and small MDPs.
         ``history["residual"]`` is then max|TW - W| at the Gauss–Seidel iterate W.
@@ -90,7 +98,7 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
     :math:`\max|TV - V|` and the message says so.
 
     With Numba installed (the ``fast`` extra) and no ``callback``, the iterations run as one
-    compiled loop (:mod:`mdptoolkit.solvers._kernels`: the backup, the maximum over actions
+    compiled loop (``mdptoolkit.solvers._kernels``: the backup, the maximum over actions
     and the statistics of :math:`TV - V` in one pass over P, and the rule's decisions inside)
     on MDPs where the Python around each backup is a sizeable share of the time; the rule
     replays the loop's statistics, so iterations, history and result are those of the NumPy
@@ -128,7 +136,8 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
             span0 = 4 * float(np.abs(diff0).max()) / (1 - mdp.gamma)
         max_iter = default_max_iter(mdp.gamma, tol, span0)
     max_iter = val.check_positive(max_iter, "max_iter", integer=True)
-    elapsed, start = [], time.perf_counter()
+    elapsed: list[float] = []
+    start = time.perf_counter()
     converged, by_callback, k = False, False, 0
     # Gauss-Seidel: compiled at every size (the NumPy sweep is a Python loop over states)
     kernels = (_kernels.for_mdp(mdp, upto=None) if gauss_seidel
@@ -140,11 +149,11 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
         max_iter_left = 0  # the compiled loop ran
     else:
         max_iter_left = max_iter
-    jacobi = _jacobi_check(mdp, kernels, backup, rule) if sweep is not None else None
+    iteration = (_gauss_seidel_iteration(mdp, kernels, backup, rule, sweep)
+                 if sweep is not None else None)
     for k in range(1, max_iter_left + 1):
-        if sweep is not None:
-            sweep(V)  # forward and backward, in place; the rule checks a Jacobi backup of it
-            done = jacobi(k, V, TV)
+        if iteration is not None:
+            done = iteration(k, V, TV)  # sweeps V in place; the rule checks a Jacobi backup of it
         else:
             backup.max(V, out=TV)
             done = rule.update(k, V, TV)
@@ -171,7 +180,9 @@ def value_iteration(mdp, *, tol=1e-8, max_iter=None, V0=None, gauss_seidel=False
                    rule.error_bound, backup=backup, spare=spare)
 
 
-def _compiled_run(kernels, mdp, rule, V, TV, max_iter, elapsed, gauss_seidel):
+def _compiled_run(kernels: types.SimpleNamespace, mdp: MDP, rule: SpanRule, V: FloatArray,
+                  TV: FloatArray, max_iter: int, elapsed: list[float],
+                  gauss_seidel: bool) -> tuple[int, bool, FloatArray, FloatArray]:
     """Value iteration by the compiled loop (:mod:`._kernels`), in runs of up to CHUNK
     iterations without Python; the rule replays each run's statistics and decides as on the
     NumPy path. ``elapsed`` gets one entry per iteration (interpolated within a run).
@@ -179,6 +190,7 @@ def _compiled_run(kernels, mdp, rule, V, TV, max_iter, elapsed, gauss_seidel):
     some order)."""
     op = mdp._op
     R = np.array(mdp._R_am)  # writable: Numba reads read-only arrays markedly slower
+    args: tuple[Any, ...]
     if isinstance(op, np.ndarray):
         loop, args = (kernels.gs_loop_dense if gauss_seidel else kernels.vi_loop_dense), (op,)
     else:
@@ -211,27 +223,33 @@ def _compiled_run(kernels, mdp, rule, V, TV, max_iter, elapsed, gauss_seidel):
             V, TV = TV, V
 
 
-def _jacobi_check(mdp, kernels, backup, rule):
-    """``check(k, W, TW)``: the Jacobi backup TW = T W of a Gauss–Seidel iterate W and the span
-    rule's verdict on it (:mod:`._gauss_seidel`), by the compiled fused backup when given."""
+def _gauss_seidel_iteration(
+        mdp: MDP, kernels: types.SimpleNamespace | None, backup: _Backup, rule: SpanRule,
+        sweep: Callable[[FloatArray], None]) -> Callable[[int, FloatArray, FloatArray], bool]:
+    """``iteration(k, W, TW)``: the forward and backward sweeps of W in place (``sweep``), the
+    Jacobi backup TW = T W of the resulting Gauss–Seidel iterate and the span rule's verdict on
+    it (``_gauss_seidel``), by the compiled fused backup when given."""
     if kernels is None:
-        def check(k, W, TW):
+        def numpy_iteration(k: int, W: FloatArray, TW: FloatArray) -> bool:
+            sweep(W)
             backup.max(W, out=TW)
             return rule.update(k, W, TW)
 
-        return check
+        return numpy_iteration
     op = mdp._op
     R = np.array(mdp._R_am)
     stats = np.empty((_kernels.n_blocks(kernels), 4))
+    args: tuple[Any, ...]
     if isinstance(op, np.ndarray):
         one, args = kernels.backup_dense, (op,)
     else:
         one, args = kernels.backup_csr, (op.indptr, op.indices, op.data)
 
-    def check(k, W, TW):
+    def iteration(k: int, W: FloatArray, TW: FloatArray) -> bool:
+        sweep(W)
         one(*args, R, mdp.gamma, W, TW, stats)
         lo, hi, scale, finite = stats[:, 0].min(), stats[:, 1].max(), stats[:, 2].max(), \
             not stats[:, 3].any()
         return rule.record(k, float(lo), float(hi), float(scale), finite=finite)
 
-    return check
+    return iteration
