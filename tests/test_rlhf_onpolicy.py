@@ -14,7 +14,7 @@ import mdptoolkit as mt
 from mdptoolkit.exceptions import MDPValidationError
 from mdptoolkit.rlhf import _sampling, onpolicy
 from mdptoolkit.rlhf.onpolicy import _Model
-from mdptoolkit.rlhf.ppo import clipped_weights, gae, token_rewards
+from mdptoolkit.rlhf.proximal import clipped_weights, gae, token_rewards
 
 Z_MAX = 4.5  # Bonferroni-safe bound on max |z| for the few dozen coordinates tested
 

@@ -20,9 +20,9 @@ from .dpo import preference_optimization
 from .best_of_n import BestOfNResult, best_of_n
 from .overoptimization import OveroptimizationResult, gao_bon, gao_rl, overoptimization
 from .estimators import gradient_estimates, kl_estimates
-from .grpo import grpo
+from .group_relative import grpo
 from .onpolicy import reinforce, rloo
-from .ppo import ppo
+from .proximal import ppo
 
 __all__ = []
 __all__ += ["kl", "optimal_policy", "measure", "optimum"]

@@ -22,7 +22,7 @@ from .._typing import ArrayLike, FloatArray, Seed
 from ..exceptions import MDPValidationError
 from ..language import LanguageMDP
 from ._sampling import sample_batch, score_sum
-from .grpo import group_advantages, token_normalizer
+from .group_relative import group_advantages, token_normalizer
 from .onpolicy import _Model, kl_shaped_scores, leave_one_out
 
 __all__ = ["gradient_estimates", "kl_estimates"]

@@ -1,10 +1,11 @@
 r"""On-policy RL fine-tuning from sampled sequences: KL-regularized REINFORCE and RLOO.
 
-Every method of this module, of :mod:`~mdptoolkit.rlhf.grpo` and of :mod:`~mdptoolkit.rlhf.ppo`
-tunes a tabular softmax language model :math:`\pi_\theta(a|s) \propto e^{\theta_{s,a}}` (the
-logits of :class:`~mdptoolkit.TabularSoftmax`) started at the reference, :math:`\theta_0 =
-\log\pi_{ref}`, toward the maximum of the KL-regularized objective (actions the reference
-never takes are masked out: they keep probability 0 and the KL stays finite)
+Every method of this module, of ``mdptoolkit.rlhf.group_relative`` (GRPO) and of
+``mdptoolkit.rlhf.proximal`` (PPO) tunes a tabular softmax language model :math:`\pi_\theta(a|s)
+\propto e^{\theta_{s,a}}` (the logits of :class:`~mdptoolkit.TabularSoftmax`) started at the
+reference, :math:`\theta_0 = \log\pi_{ref}`, toward the maximum of the KL-regularized objective
+(actions the reference never takes are masked out: they keep probability 0 and the KL stays
+finite)
 
 .. math::
 
