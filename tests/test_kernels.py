@@ -157,6 +157,115 @@ def test_compiled_evaluation_sweeps_equal_numpy_sweeps():
         assert stats[:, 1].max() == pytest.approx((expected - before).max(), abs=1e-13)
 
 
+
+# ---------------------------------------------------------------------- policy iteration's loop
+def ring_mdp(n_states=60, gamma=0.999):
+    """Move one state along a ring or stay: the span of T^pi V - V shrinks by about gamma per
+    sweep, so certified sweeps would need ~40 000 of them and policy iteration's evaluation
+    gives way to the direct solve (the compiled loop hands that step back to Python)."""
+    S = n_states
+    P = np.zeros((S, 2, S))
+    P[np.arange(S), 0, (np.arange(S) + 1) % S] = 1.0
+    P[np.arange(S), 1, np.arange(S)] = 1.0
+    R = np.random.default_rng(7).uniform(-1, 1, (S, 2))
+    return mt.MDP(P, R, gamma)
+
+
+def pi_step_by_step(mdp, **kwargs):
+    """Policy iteration through the per-step loop (a callback keeps it out of the whole-loop
+    kernel), with the same compiled evaluation and improvement."""
+    return mt.policy_iteration(mdp, callback=lambda k, state: False, **kwargs)
+
+
+@pytest.mark.parametrize("path", ["python", "compiled"], indirect=True)
+@pytest.mark.parametrize("case", ["masked0", "masked1", "masked2", "forest", "ring"])
+def test_policy_iteration_whole_loop_repeats_the_step_by_step_loop(path, case):
+    # _kernels.pi_loop_csr runs Howard's steps without Python: the same policies, sweeps and
+    # messages as the loop that returns to Python at every step (the ring's evaluations go to
+    # the direct solve: the kernel hands those steps back and resumes)
+    mdp = (forest() if case == "forest" else ring_mdp() if case == "ring"
+           else masked_mdp(int(case[-1]), "sparse", n_states=40, gamma=0.97))
+    assert sp.issparse(mdp._op)  # (policy iteration's compiled loops are for CSR storage)
+    whole, steps = mt.policy_iteration(mdp), pi_step_by_step(mdp)
+    assert (whole.iterations, whole.converged, whole.message) == \
+        (steps.iterations, steps.converged, steps.message)
+    np.testing.assert_array_equal(whole.policy, steps.policy)
+    np.testing.assert_array_equal(whole.history["policy_changes"],
+                                  steps.history["policy_changes"])
+    np.testing.assert_array_equal(whole.history["sweeps"], steps.history["sweeps"])
+    np.testing.assert_allclose(whole.history["J"], steps.history["J"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(whole.V, steps.V, rtol=0, atol=1e-12)
+    assert len(whole.history["elapsed"]) == whole.iterations
+    assert (np.diff(whole.history["elapsed"]) >= 0).all()
+    if case == "ring":
+        assert (whole.history["sweeps"] == 0).any()
+    with pytest.warns(mt.ConvergenceWarning, match="max_iter=2 reached"):
+        stopped = mt.policy_iteration(mdp, max_iter=2)
+    assert stopped.iterations == 2
+    np.testing.assert_array_equal(stopped.history["policy_changes"],
+                                  whole.history["policy_changes"][:2])
+
+
+@pytest.mark.parametrize("path", ["python", "compiled"], indirect=True)
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_policy_iteration_whole_loop_resumes_across_chunks(path, chunk, monkeypatch):
+    # steps split over several compiled calls (PI_CHUNK) give the same run as one call
+    solver = sys.modules["mdptoolkit.solvers.policy_iteration"]
+    mdps = (forest(), ring_mdp())
+    whole = [mt.policy_iteration(mdp) for mdp in mdps]
+    monkeypatch.setattr(solver, "PI_CHUNK", chunk)
+    for mdp, one in zip(mdps, whole):
+        split = mt.policy_iteration(mdp)
+        assert (split.iterations, split.message) == (one.iterations, one.message)
+        np.testing.assert_array_equal(split.history["sweeps"], one.history["sweeps"])
+        np.testing.assert_array_equal(split.history["policy_changes"],
+                                      one.history["policy_changes"])
+        np.testing.assert_array_equal(split.policy, one.policy)
+        np.testing.assert_allclose(split.V, one.V, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["masked0", "masked1", "forest", "ring"])
+def test_compiled_policy_iteration_repeats_the_numpy_steps(case, monkeypatch):
+    # against the reference NumPy path: the same Howard steps (sweep counts may differ by a
+    # checked sweep: the two paths round the sums differently), values to round-off level
+    pytest.importorskip("numba")
+    mdp = (forest() if case == "forest" else ring_mdp() if case == "ring"
+           else masked_mdp(int(case[-1]), "sparse", n_states=40, gamma=0.97))
+    runs = {}
+    for which in ("numpy", "compiled"):
+        monkeypatch.setattr(_kernels, "MIN_WORK", 1 << 62 if which == "numpy" else 0)
+        monkeypatch.setattr(eval_kernels, "MIN_WORK", 1 << 62 if which == "numpy" else 0)
+        runs[which] = mt.policy_iteration(mdp)
+    a, b = runs["numpy"], runs["compiled"]
+    assert (a.iterations, a.converged, a.message) == (b.iterations, b.converged, b.message)
+    np.testing.assert_array_equal(a.policy, b.policy)
+    np.testing.assert_array_equal(a.history["policy_changes"], b.history["policy_changes"])
+    np.testing.assert_allclose(a.V, b.V, rtol=0, atol=1e-9)
+    assert np.abs(a.V - b.V).max() <= a.error_bound + b.error_bound + 1e-12
+
+
+@pytest.mark.parametrize("loops", ["python", "compiled"])
+def test_compiled_sweep_loop_equals_the_numpy_sweeps(loops, monkeypatch):
+    # evaluation._kernels.sweep_loop_csr is sweep_values's loop: certified to the same target
+    from mdptoolkit.evaluation.sweeps import sweep_values
+    if loops == "compiled":
+        pytest.importorskip("numba")
+    K = eval_kernels.compiled() if loops == "compiled" else eval_kernels.PYTHON
+    monkeypatch.setattr(eval_kernels, "compiled", lambda parallel=False: K)
+    rng = np.random.default_rng(3)
+    P = sp.csr_array(random_P(rng, 50, 1, 4)[:, 0])
+    R = rng.normal(size=50)
+    V_pi = np.linalg.solve(np.eye(50) - 0.95 * P.toarray(), R)
+    for tol, budget in ((1e-6, 1000), (1e-12, 1000), (1e-12, 5)):
+        ref = sweep_values(P, R, 0.95, np.zeros(50), tol, budget, compiled=False)
+        out = sweep_values(P, R, 0.95, np.zeros(50), tol, budget, compiled=True)
+        assert (ref[0] is None) == (out[0] is None)
+        assert abs(ref[2] - out[2]) <= 1
+        if out[0] is not None:
+            assert np.abs(out[0] - V_pi).max() <= out[1] + 1e-13 <= tol + 1e-13
+            np.testing.assert_allclose(out[0], ref[0], rtol=0, atol=2 * tol)
+
+
 # ---------------------------------------------------------------------- Gauss-Seidel
 @settings(max_examples=25)
 @given(seed=st.integers(0, 10_000), kind=st.sampled_from(["dense", "sparse"]),

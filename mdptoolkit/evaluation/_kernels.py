@@ -79,6 +79,75 @@ def eval_sweeps_csr(indptr: IntArray, indices: IntArray, data: FloatArray, rows:
     return n % 2 == 1
 
 
+def sweep_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, rows: IntArray,
+                   gamma: float, R: FloatArray, x: FloatArray, y: FloatArray,
+                   stats: FloatArray, checked_k: FloatArray, checked_span: FloatArray,
+                   max_sweeps: int, tol: float, rel: float, factor: float, row_error: float,
+                   scale: float, patience: int, window: int, blind: int
+                   ) -> tuple[bool, float, int, bool]:
+    """The whole loop of :func:`~mdptoolkit.evaluation.sweeps.sweep_values` (its NumPy branch
+    line by line: the same checks, the same rate and schedule of checked sweeps, the same
+    give-up rules) over :func:`eval_sweeps_csr`, without returning to Python between checks.
+
+    ``checked_k`` and ``checked_span`` (at least ``max_sweeps`` long) receive the checked
+    sweeps. Returns (certified, bound, sweeps, in_y): when certified, the corrected values are
+    in ``y`` if ``in_y`` else in ``x``."""
+    best, best_k = np.inf, 0
+    n_checked = 0
+    next_check = 1
+    in_y = True  # whether the local y is the caller's y
+    k = 0
+    while k < max_sweeps:
+        n_run = max(1, min(next_check, max_sweeps) - k)
+        if not eval_sweeps_csr(indptr, indices, data, rows, gamma, R, x, y, n_run, stats):
+            x, y = y, x
+            in_y = not in_y
+        k += n_run
+        lo, hi = stats[0, 0], stats[0, 1]
+        span = hi - lo
+        if not math.isfinite(span):
+            return False, np.inf, k, in_y
+        half = factor * span / 2
+        if half <= tol + 2 * rel * scale or n_checked % 8 == 0:
+            top, bottom = -np.inf, np.inf
+            for s in range(y.shape[0]):
+                top = max(top, y[s])
+                bottom = min(bottom, y[s])
+            scale = max(top, -bottom)
+            offset = factor * (hi + lo) / 2
+            model = factor * row_error * (abs(offset) + scale)
+            if half + model <= tol + rel * scale:
+                for s in range(y.shape[0]):
+                    y[s] += offset
+                return True, half + model, k, in_y
+        if span < best:
+            best, best_k = span, k
+        elif k - best_k >= patience:
+            break
+        checked_k[n_checked], checked_span[n_checked] = k, span
+        n_checked += 1
+        next_check = k + 1
+        if n_checked >= 3:
+            i = n_checked - 3
+            while i > 0 and k - checked_k[i] < window:
+                i -= 1
+            k0, span0 = checked_k[i], checked_span[i]
+            rate = (span / span0) ** (1.0 / (k - k0)) if span0 > 0 else 0.0
+            if rate >= 1.0:
+                if k >= window:
+                    break
+                continue  # as the NumPy loop: no swap (the next sweeps start from x again)
+            target = 2.0 * (tol + rel * scale) / factor
+            need = math.log(target / span) / math.log(rate) if 0.0 < rate and target < span \
+                else 0.0
+            if k >= window and k + need > max_sweeps:
+                break
+            next_check = k + 1 + int(min(blind, max(0.0, need / 2 - 1)))
+        x, y = y, x
+        in_y = not in_y
+    return False, np.inf, k, in_y
+
+
 class PolicyRows(NamedTuple):
     """A policy's chain as its rows of the MDP's action-major CSR matrix: ``rows[s]`` is the row
     of (s, pi(s)). The compiled sweeps read them in place; ``nnz`` counts their entries."""
@@ -91,7 +160,8 @@ class PolicyRows(NamedTuple):
 
 
 #: The loops uncompiled (for tests, and to read).
-PYTHON = types.SimpleNamespace(eval_sweeps_csr=eval_sweeps_csr, parallel=False)
+PYTHON = types.SimpleNamespace(eval_sweeps_csr=eval_sweeps_csr,
+                                sweep_loop_csr=sweep_loop_csr, parallel=False)
 
 _compiled: dict[bool, Any] = {}  # parallel flag -> namespace, or False when Numba is not installed
 
@@ -108,8 +178,9 @@ def compiled(parallel: bool = False) -> types.SimpleNamespace | None:
             jit = jitter(numba, parallel, dict(globals()))
             jit(_blocks, inline="always")
             jit(_row_dot, inline="always")
+            sweeps = jit(eval_sweeps_csr, parallel=parallel)
             _compiled[parallel] = types.SimpleNamespace(
-                eval_sweeps_csr=jit(eval_sweeps_csr, parallel=parallel), parallel=parallel)
+                eval_sweeps_csr=sweeps, sweep_loop_csr=jit(sweep_loop_csr), parallel=parallel)
     return _compiled[parallel] or None
 
 

@@ -82,9 +82,10 @@ def sweep_values(P_pi: Matrix, R_pi: FloatArray, gamma: float, V0: FloatArray, t
     predict how many more are needed and run half of them (at most :data:`BLIND_SWEEPS`)
     without computing ``T^pi V - V``, which is most of a sweep's cost on small MDPs. The
     returned V is always certified by a checked sweep. With Numba (the ``fast`` extra) the
-    sweeps between two checks and the check's statistics run as one compiled loop
-    (:mod:`mdptoolkit.evaluation._kernels`) when ``compiled`` is True, or when it is None and
-    the chain has :data:`~._kernels.MIN_WORK` transitions or more.
+    whole loop, checks and decisions included, runs as one compiled call
+    (:func:`~mdptoolkit.evaluation._kernels.sweep_loop_csr`, the same rules line by line)
+    when ``compiled`` is True, or when it is None and the chain has
+    :data:`~._kernels.MIN_WORK` transitions or more.
     """
     factor = gamma / (1.0 - gamma)
     row_error = max(float(row_error), EPS)
@@ -117,27 +118,26 @@ def sweep_values(P_pi: Matrix, R_pi: FloatArray, gamma: float, V0: FloatArray, t
         g = gamma if rows is not None else 1.0
         if rows is None:
             rows = np.arange(n)
+        # the whole loop in compiled code: the same decisions, no Python between checks
+        size = max(int(max_sweeps), 1)
+        done, bound, k, in_y = kernels.sweep_loop_csr(
+            indptr, indices, data, rows, g, R_pi, x, y, stats, np.empty(size), np.empty(size),
+            int(max_sweeps), float(tol), float(rel), factor, row_error, scale, SWEEP_PATIENCE,
+            RATE_WINDOW, BLIND_SWEEPS)
+        return ((y if in_y else x) if done else None), bound, k
     k = 0
     while k < max_sweeps:
-        if kernels is not None:  # the unchecked sweeps and the checked one, without Python
-            n_run = max(1, min(next_check, max_sweeps) - k)
-            if not kernels.eval_sweeps_csr(indptr, indices, data, rows, g, R_pi, x, y, n_run,
-                                           stats):
-                x, y = y, x
-            k += n_run
-            lo, hi = float(stats[0, 0]), float(stats[0, 1])
+        k += 1
+        if csr:
+            np.copyto(y, R_pi)
+            _csr_matvec(n, n, indptr, indices, data, x, y)
         else:
-            k += 1
-            if csr:
-                np.copyto(y, R_pi)
-                _csr_matvec(n, n, indptr, indices, data, x, y)
-            else:
-                y = R_pi + gamma * (P_pi @ x)
-            if k < next_check:
-                x, y = y, x
-                continue
-            np.subtract(y, x, out=diff)
-            lo, hi = float(np.minimum.reduce(diff)), float(np.maximum.reduce(diff))
+            y = R_pi + gamma * (P_pi @ x)
+        if k < next_check:
+            x, y = y, x
+            continue
+        np.subtract(y, x, out=diff)
+        lo, hi = float(np.minimum.reduce(diff)), float(np.maximum.reduce(diff))
         span = hi - lo
         if not np.isfinite(span):
             return None, np.inf, k

@@ -18,6 +18,9 @@ span bookkeeping of :class:`mdptoolkit._stopping.SpanRule` on the fly:
   path does;
 - :func:`gs_sweep_csr` / :func:`gs_sweep_dense`: one Gauss–Seidel sweep in place, in a given
   direction (the NumPy path is a Python loop over states: meant for teaching and small MDPs);
+- :func:`pi_loop_csr`: whole runs of policy iteration (certified sweeps, improvement, tie
+  tolerance, update) with the decisions of the Python loop, handing a step back to Python
+  only when its evaluation needs the direct solve;
 - the sweeps of policy evaluation are in :mod:`mdptoolkit.evaluation._kernels`, beside
   :func:`~mdptoolkit.evaluation.sweeps.sweep_values`.
 
@@ -60,11 +63,14 @@ PARALLEL_WORK = 1 << 25
 
 # event codes of the value-iteration loop
 CONTINUE, DONE, PRECISION, DIVERGED, PAUSE = 0, 1, 2, 3, 4
+# events of the policy-iteration loop: a stable policy, the last step allowed, sweeps gave up
+PI_STABLE, PI_MORE, PI_DIRECT = 0, 1, 2
 #: What the loops return: (iterations, event code, best bound, its iteration, swapped).
 LoopResult = tuple[int, int, float, int, bool]
 
 prange = range  # numba.prange in the compiled copies of the parallel loops
 _blocks, _row_dot = _shared._blocks, _shared._row_dot
+_sweep_loop = _shared.sweep_loop_csr  # the compiled one in the compiled loops
 
 
 def _reduce(stats):
@@ -238,6 +244,72 @@ def improve_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatA
         greedy[s] = arg
 
 
+def pi_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
+                gamma: float, policy: IntArray, V: FloatArray, terminal: IntArray,
+                mu: FloatArray, tie_tol: float, rel: float, row_error: float, eps: float,
+                dense_direct: bool, history: FloatArray, k0: int, max_iter: int
+                ) -> tuple[int, int, float]:
+    """Policy iteration's steps k0 + 1, k0 + 2, ... (sweeps evaluation) without Python, as
+    :func:`~mdptoolkit.solvers.policy_iteration.policy_iteration` runs them through
+    :func:`~mdptoolkit.evaluation.sweeps.sweep_values` and :func:`improve_csr`: the same
+    sweep budget, certified sweeps (:func:`~mdptoolkit.evaluation._kernels.sweep_loop_csr`),
+    tie tolerance (``tie_tol`` < 0: the round-off floor ``64 eps max(1, max|V|)``) and update.
+
+    ``policy`` and ``V`` are updated in place; ``history[i]`` gets step k0 + 1 + i's
+    (policy changes, J, sweeps). Returns (steps done, event, certified error of V): event
+    0 = the policy is stable, 1 = ``max_iter`` reached with the policy still improving, 2 =
+    the sweeps gave up at the step after the ones done (V and policy are then the last done
+    step's: the caller evaluates that policy directly and carries on)."""
+    A, S = R.shape
+    factor = gamma / (1.0 - gamma)
+    x, y = np.empty(S), np.empty(S)
+    R_pi = np.empty(S)
+    rows = np.empty(S, dtype=np.int64)
+    best, current = np.empty(S), np.empty(S)
+    greedy = np.empty(S, dtype=np.int64)
+    stats = np.empty((1, 4))
+    error = 0.0
+    for k in range(k0 + 1, max_iter + 1):
+        i = k - k0 - 1
+        nnz = 0
+        for s in range(S):
+            rows[s] = policy[s] * S + s
+            R_pi[s] = R[policy[s], s]
+            nnz += indptr[rows[s] + 1] - indptr[rows[s]]
+        direct = S ** 3 / 60 if dense_direct else 12 * S ** 1.5  # as sweep_budget
+        budget = int(max(100, direct / (nnz + S)))
+        top, bottom = -np.inf, np.inf
+        for s in range(S):
+            x[s] = V[s]
+            top = max(top, V[s])
+            bottom = min(bottom, V[s])
+        checked_k, checked_span = np.empty(budget), np.empty(budget)
+        done, bound, used, in_y = _sweep_loop(
+            indptr, indices, data, rows, gamma, R_pi, x, y, stats, checked_k, checked_span,
+            budget, rel, rel, factor, row_error, max(top, -bottom), 50, 20, 16)
+        if not done:
+            return i, PI_DIRECT, error
+        out = y if in_y else x
+        error = max(bound, 1e-300)
+        big = 0.0
+        for s in range(S):
+            V[s] = 0.0 if terminal[s] else out[s]
+            big = max(big, abs(V[s]))
+        improve_csr(indptr, indices, data, R, gamma, V, policy, best, current, greedy)
+        tol = 64 * eps * max(1.0, big) if tie_tol < 0 else tie_tol
+        changed = 0
+        J = 0.0
+        for s in range(S):
+            J += mu[s] * V[s]
+            if best[s] > current[s] + tol + 2 * gamma * error:
+                policy[s] = greedy[s]
+                changed += 1
+        history[i, 0], history[i, 1], history[i, 2] = changed, J, used
+        if changed == 0:
+            return i + 1, PI_STABLE, error
+    return max_iter - k0, PI_MORE, error
+
+
 def gs_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
                 gamma: float,
                 V: FloatArray, TV: FloatArray, stats: FloatArray, history: FloatArray,
@@ -333,7 +405,7 @@ PYTHON = types.SimpleNamespace(
     backup_csr=backup_csr, backup_dense=backup_dense, vi_loop_csr=vi_loop_csr,
     vi_loop_dense=vi_loop_dense, gs_sweep_csr=gs_sweep_csr, gs_sweep_dense=gs_sweep_dense,
     gs_loop_csr=gs_loop_csr, gs_loop_dense=gs_loop_dense, improve_csr=improve_csr,
-    parallel=False)
+    pi_loop_csr=pi_loop_csr, parallel=False)
 
 _compiled: dict[bool, Any] = {}  # parallel flag -> namespace, or False when Numba is not installed
 
@@ -352,7 +424,11 @@ def compiled(parallel: bool = False) -> types.SimpleNamespace | None:
 
 
 def _compile(numba: Any, parallel: bool) -> types.SimpleNamespace:
-    jit = _shared.jitter(numba, parallel, dict(globals()))
+    glob = dict(globals())
+    jit = _shared.jitter(numba, parallel, glob)
+    sweeps = _shared.compiled()
+    assert sweeps is not None  # (Numba imports: this is its compilation)
+    glob["_sweep_loop"] = sweeps.sweep_loop_csr
     jit(_blocks, inline="always")
     jit(_reduce)
     jit(_row_dot, inline="always")  # per row: a call would cost as much as the row
@@ -363,6 +439,7 @@ def _compile(numba: Any, parallel: bool) -> types.SimpleNamespace:
                  gs_sweep_csr=jit(gs_sweep_csr), gs_sweep_dense=jit(gs_sweep_dense))
     names.update(gs_loop_csr=jit(gs_loop_csr), gs_loop_dense=jit(gs_loop_dense),
                  improve_csr=jit(improve_csr))
+    names.update(pi_loop_csr=jit(pi_loop_csr))
     return types.SimpleNamespace(**names, parallel=parallel)
 
 
