@@ -174,11 +174,6 @@ def _integer_ticks(axis: Axis) -> None:
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _check_choice(value: object, name: str, choices: Sequence[object]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-
-
 def _plain_log_ticks(axis: Axis) -> None:
     """Plain tick labels on a log axis: "0.4", never "4×10⁻¹". Powers of ten read
     :math:`10^{k}` when the axis spans two decades or more; under two decades the 2 and 5

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ._common import (KEY_LABELS, _attribute_steps, _check_choice, _default_key,
-                      _explain_infinite, _history, _integer_ticks, _labelled, _legend_below,
+from .. import _validation as val
+from ._common import (KEY_LABELS, _attribute_steps, _default_key, _explain_infinite,
+                      _history, _integer_ticks, _labelled, _legend_below,
                       _mark_infinite, _new_axes, _plain_log_ticks, _series, _steps, _tol_of,
                       _x_label)
 
@@ -82,7 +83,7 @@ def convergence(results: Any, *, key: str | None = None, logy: bool = True,
     >>> twin.get_lines()[0].get_label(), twin.get_ylabel()
     ('policy_iteration: gap (right axis)', 'gap $J^* - J(\\pi_k)$')
     """
-    _check_choice(x, "x", ("iteration", "elapsed"))
+    val.check_choice(x, "x", ("iteration", "elapsed"))
     pairs = _labelled(results, labels)
     ax = _new_axes(ax, (7, 4.5))
     drawn = []  # (label, result, key, xs, y)
@@ -236,8 +237,8 @@ def learning_curves(results: Any, *, optimum: float | Literal[False] | None = No
         raise ValueError(f"smooth must be a positive integer (a window length) or None; "
                          f"got {smooth!r}")
     if band is not False:
-        _check_choice(band, "band", ("minmax", "std"))
-    _check_choice(center, "center", ("mean", "median"))
+        val.check_choice(band, "band", ("minmax", "std"))
+    val.check_choice(center, "center", ("mean", "median"))
     if isinstance(results, Mapping):
         groups = [(str(k), list(v) if isinstance(v, Sequence) else [v])
                   for k, v in results.items()]
