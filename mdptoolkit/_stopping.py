@@ -71,6 +71,7 @@ class SpanRule:
         self.bound: list[float] = []
         self.value = np.nan
         self.offset = 0.0
+        self.stats = (np.nan, np.nan, np.nan)  # min, max of TV - V and max|TV| last recorded
         self.model = 0.0  # the row-sum round-off term of the bound at the last iteration
         self.stop_reason: str | None = None
         self._diff = work  # scratch (S,) array for TV - V; the caller's, when it has one free
@@ -89,6 +90,7 @@ class SpanRule:
         """:meth:`update` from the statistics of TV - V (its min and max) and max|TV|; the
         compiled loops (:mod:`mdptoolkit.solvers._kernels`) compute them on the fly. ``TV``
         (or the flag ``finite``) tells whether every entry of TV is finite."""
+        self.stats = (lo, hi, scale)
         residual = max(hi, -lo)
         self.residual.append(residual)
         if self.discounted:

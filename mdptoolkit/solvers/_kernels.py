@@ -16,8 +16,9 @@ span bookkeeping of :class:`mdptoolkit._stopping.SpanRule` on the fly:
   the rule's judgement (converged, a precision limit, a non-finite value, a pause of the bound
   that may be a stall) so that Python replays the statistics and decides exactly as the NumPy
   path does;
-- :func:`gs_sweep_csr` / :func:`gs_sweep_dense`: one Gauss–Seidel sweep in place, in a given
-  direction (the NumPy path is a Python loop over states: meant for teaching and small MDPs);
+- :func:`gs_sweep_csr` / :func:`gs_sweep_dense`: one shifted Gauss–Seidel sweep in place,
+  and :func:`gs_loop_csr` / :func:`gs_loop_dense` the whole Gauss–Seidel run (the NumPy path
+  is a Python loop over states: meant for teaching and small MDPs);
 - :func:`pi_loop_csr`: whole runs of policy iteration (certified sweeps, improvement, tie
   tolerance, update) with the decisions of the Python loop, handing a step back to Python
   only when its evaluation needs the direct solve;
@@ -65,6 +66,10 @@ PARALLEL_WORK = 1 << 25
 CONTINUE, DONE, PRECISION, DIVERGED, PAUSE = 0, 1, 2, 3, 4
 # events of the policy-iteration loop: a stable policy, the last step allowed, sweeps gave up
 PI_STABLE, PI_MORE, PI_DIRECT = 0, 1, 2
+#: The window of Gauss–Seidel iterations over which the bound must fall at least as fast as
+#: Jacobi iteration guarantees, else the run goes on with Jacobi backups
+#: (:mod:`mdptoolkit.solvers._gauss_seidel`).
+GS_PATIENCE = 10
 #: What the loops return: (iterations, event code, best bound, its iteration, swapped).
 LoopResult = tuple[int, int, float, int, bool]
 
@@ -314,19 +319,25 @@ def gs_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatA
                 gamma: float,
                 V: FloatArray, TV: FloatArray, stats: FloatArray, history: FloatArray,
                 n_max: int, tol: float, factor: float, weight: float, row_error: float,
-                best: float, best_k: int, k0: int, patience: int) -> LoopResult:
+                best: float, best_k: int, k0: int, patience: int,
+                jacobi_from: IntArray, recent: FloatArray, RT: FloatArray) -> LoopResult:
     """Gauss–Seidel value iteration (:mod:`mdptoolkit.solvers._gauss_seidel`) as
-    :func:`vi_loop_csr` runs Jacobi's: each iteration a forward and a backward sweep of V in
-    place, the Jacobi backup TV = T V with its statistics, the rule's decision, and the restart
-    V = TV + gamma/(1-gamma) (min + max)/2 of TV - V. On return V is the last Gauss–Seidel
-    iterate and TV = T V (``swapped`` is always False)."""
+    :func:`vi_loop_csr` runs Jacobi's: each iteration a forward sweep of V in place, the
+    Jacobi backup TV = T V with its statistics, the rule's decision, and the restart
+    V = TV + gamma/(1-gamma) (min + max)/2 of TV - V. When the sweeps fall behind
+    (:func:`_gs_give_up`, which keeps the last bounds in ``recent``), ``jacobi_from[0]`` gets
+    that iteration and the sweeps stop (the rest of the run is Jacobi iteration; 0:
+    sweeping). ``RT``: R state-major for the sweep. On return V is the last iterate and
+    TV = T V (``swapped`` is always False)."""
     for i in range(n_max):
         k = k0 + i + 1
-        gs_sweep_csr(indptr, indices, data, R, gamma, V, False)
-        gs_sweep_csr(indptr, indices, data, R, gamma, V, True)
+        if jacobi_from[0] == 0:  # TV is free until the backup: the sweep's scratch
+            gs_sweep_csr(indptr, indices, data, RT, gamma, V, TV)
         backup_csr(indptr, indices, data, R, gamma, V, TV, stats)
         code, best, best_k = _vi_step(stats, history, i, tol, factor, weight, row_error, best,
                                       best_k, k)
+        if jacobi_from[0] == 0:
+            _gs_give_up(history[i], k, gamma, factor, row_error, jacobi_from, recent)
         if code == CONTINUE and best_k != k and k - best_k >= patience:
             code = PAUSE
         if code != CONTINUE or i + 1 == n_max:
@@ -340,15 +351,18 @@ def gs_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatA
 def gs_loop_dense(P: FloatArray, R: FloatArray, gamma: float,
                   V: FloatArray, TV: FloatArray, stats: FloatArray, history: FloatArray,
                   n_max: int, tol: float, factor: float, weight: float, row_error: float,
-                  best: float, best_k: int, k0: int, patience: int) -> LoopResult:
+                  best: float, best_k: int, k0: int, patience: int,
+                  jacobi_from: IntArray, recent: FloatArray, RT: FloatArray) -> LoopResult:
     """:func:`gs_loop_csr` for a dense action-major (A*S, S) P."""
     for i in range(n_max):
         k = k0 + i + 1
-        gs_sweep_dense(P, R, gamma, V, False)
-        gs_sweep_dense(P, R, gamma, V, True)
+        if jacobi_from[0] == 0:  # TV is free until the backup: the sweep's scratch
+            gs_sweep_dense(P, RT, gamma, V, TV)
         backup_dense(P, R, gamma, V, TV, stats)
         code, best, best_k = _vi_step(stats, history, i, tol, factor, weight, row_error, best,
                                       best_k, k)
+        if jacobi_from[0] == 0:
+            _gs_give_up(history[i], k, gamma, factor, row_error, jacobi_from, recent)
         if code == CONTINUE and best_k != k and k - best_k >= patience:
             code = PAUSE
         if code != CONTINUE or i + 1 == n_max:
@@ -359,45 +373,58 @@ def gs_loop_dense(P: FloatArray, R: FloatArray, gamma: float,
     return 0, CONTINUE, best, best_k, False
 
 
-def gs_sweep_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
-                 gamma: float, V: FloatArray, reverse: bool) -> tuple[float, float, float]:
-    """One Gauss–Seidel sweep in place (states in index order, or reversed); returns
-    (min and max of V_new - V_old, max|V_new|)."""
-    A, S = R.shape
-    lo, hi, big = np.inf, -np.inf, 0.0
-    for i in range(S):
-        s = S - 1 - i if reverse else i
+def _gs_give_up(stats, k, gamma, factor, row_error, jacobi_from, recent):
+    """Stop the Gauss–Seidel sweeps (``jacobi_from[0] = k``) when, at iteration k, the bound
+    (from ``stats`` = min, max of TV - V and max|TV|, as :class:`SpanRule` computes it) has
+    fallen by less over the last :data:`GS_PATIENCE` iterations than the factor
+    gamma^GS_PATIENCE that Jacobi iteration's span contraction guarantees (a stall included).
+    ``recent`` (GS_PATIENCE,) keeps the bounds of the last iterations (inf before)."""
+    lo, hi, big = stats[0], stats[1], stats[2]
+    bound = factor * (hi - lo) / 2 + factor * row_error * (abs(factor * (hi + lo) / 2) + big)
+    W = recent.shape[0]
+    i = k % W
+    if recent[i] < np.inf and bound > recent[i] * gamma ** W:  # recent[i]: iteration k - W
+        jacobi_from[0] = k
+    recent[i] = bound
+
+
+def gs_sweep_csr(indptr: IntArray, indices: IntArray, data: FloatArray, RT: FloatArray,
+                 gamma: float, V: FloatArray, new: FloatArray) -> None:
+    r"""One shifted Gauss–Seidel sweep of V in place, in index order
+    (:mod:`mdptoolkit.solvers._gauss_seidel`): each updated value is stored less the mean
+    change of the states updated so far (itself included), so that every later state reads
+    it shifted back and the sweep commutes with constants like the Jacobi operator. ``RT`` is
+    R state-major, (S, A) (one state's rewards side by side); ``new`` (S,) is scratch for the
+    unshifted values, copied into V at the end."""
+    S, A = RT.shape
+    total = 0.0  # the sum of the changes V_new - V_old of the states updated so far
+    for s in range(S):
         best = -np.inf
         for a in range(A):
-            best = max(best, R[a, s] + gamma * _row_dot(indptr, indices, data, a * S + s, V))
-        d = best - V[s]
-        V[s] = best
-        lo = min(lo, d)
-        hi = max(hi, d)
-        big = max(big, abs(best))
-    return lo, hi, big
+            best = max(best, RT[s, a] + gamma * _row_dot(indptr, indices, data, a * S + s, V))
+        total += best - V[s]
+        new[s] = best
+        V[s] = best - total / (s + 1)
+    V[:] = new
 
 
-def gs_sweep_dense(P: FloatArray, R: FloatArray, gamma: float, V: FloatArray,
-                   reverse: bool) -> tuple[float, float, float]:
+def gs_sweep_dense(P: FloatArray, RT: FloatArray, gamma: float, V: FloatArray,
+                   new: FloatArray) -> None:
     """:func:`gs_sweep_csr` for a dense action-major (A*S, S) P."""
-    A, S = R.shape
-    lo, hi, big = np.inf, -np.inf, 0.0
-    for i in range(S):
-        s = S - 1 - i if reverse else i
+    S, A = RT.shape
+    total = 0.0
+    for s in range(S):
         best = -np.inf
         for a in range(A):
             row = P[a * S + s]
             acc = 0.0
             for j in range(S):
                 acc += row[j] * V[j]
-            best = max(best, R[a, s] + gamma * acc)
-        d = best - V[s]
-        V[s] = best
-        lo = min(lo, d)
-        hi = max(hi, d)
-        big = max(big, abs(best))
-    return lo, hi, big
+            best = max(best, RT[s, a] + gamma * acc)
+        total += best - V[s]
+        new[s] = best
+        V[s] = best - total / (s + 1)
+    V[:] = new
 
 
 #: The loops uncompiled (for tests, and to read).
@@ -433,6 +460,7 @@ def _compile(numba: Any, parallel: bool) -> types.SimpleNamespace:
     jit(_reduce)
     jit(_row_dot, inline="always")  # per row: a call would cost as much as the row
     jit(_vi_step)
+    jit(_gs_give_up)
     names = dict(backup_csr=jit(backup_csr, parallel=parallel),
                  backup_dense=jit(backup_dense, parallel=parallel))
     names.update(vi_loop_csr=jit(vi_loop_csr), vi_loop_dense=jit(vi_loop_dense),
