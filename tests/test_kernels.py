@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import mdptoolkit as mt
 from mdptoolkit.evaluation import _kernels as eval_kernels
 from mdptoolkit.operators import _Backup
-from mdptoolkit.solvers import _kernels
+from mdptoolkit.solvers import _gauss_seidel, _kernels
 
 from _helpers import as_kind, random_P
 
@@ -324,11 +324,12 @@ SWEEPS = ["numpy", "python", "compiled"]
 
 
 def sweep_of(mdp, which):
-    from mdptoolkit.solvers import _gauss_seidel
-    if which == "compiled":
-        pytest.importorskip("numba")
-    kernels = {"numpy": None, "python": _kernels.PYTHON}.get(which) or _kernels.compiled()
-    return _gauss_seidel.forward_sweep(mdp, kernels)
+    if which == "numpy":
+        return _gauss_seidel.forward_sweep(mdp, None)
+    if which == "python":
+        return _gauss_seidel.forward_sweep(mdp, _kernels.PYTHON)
+    pytest.importorskip("numba")
+    return _gauss_seidel.forward_sweep(mdp, _kernels.compiled())
 
 
 @settings(max_examples=20, deadline=None)

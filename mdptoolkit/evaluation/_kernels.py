@@ -46,6 +46,15 @@ def _row_dot(indptr, indices, data, row, x):
     return acc
 
 
+def _track(t, v, lo, hi, big, bad):
+    """The statistics (min and max of new - old, max|new|, a flag for a non-finite new value)
+    updated with an entry that went from v to t."""
+    d = t - v
+    if not math.isfinite(t):
+        bad = 1.0
+    return min(lo, d), max(hi, d), max(big, abs(t)), bad
+
+
 def eval_sweeps_csr(indptr: IntArray, indices: IntArray, data: FloatArray, rows: IntArray,
                     gamma: float, R: FloatArray, x: FloatArray, y: FloatArray, n: int,
                     stats: FloatArray) -> bool:
@@ -66,12 +75,7 @@ def eval_sweeps_csr(indptr: IntArray, indices: IntArray, data: FloatArray, rows:
                 acc = R[s] + gamma * _row_dot(indptr, indices, data, rows[s], src)
                 dst[s] = acc
                 if last:
-                    d = acc - src[s]
-                    if not math.isfinite(acc):
-                        bad = 1.0
-                    lo = min(lo, d)
-                    hi = max(hi, d)
-                    big = max(big, abs(acc))
+                    lo, hi, big, bad = _track(acc, src[s], lo, hi, big, bad)
             if last:
                 stats[b, 0], stats[b, 1], stats[b, 2], stats[b, 3] = lo, hi, big, bad
         if not last:
@@ -178,6 +182,7 @@ def compiled(parallel: bool = False) -> types.SimpleNamespace | None:
             jit = jitter(numba, parallel, dict(globals()))
             jit(_blocks, inline="always")
             jit(_row_dot, inline="always")
+            jit(_track, inline="always")
             sweeps = jit(eval_sweeps_csr, parallel=parallel)
             _compiled[parallel] = types.SimpleNamespace(
                 eval_sweeps_csr=sweeps, sweep_loop_csr=jit(sweep_loop_csr), parallel=parallel)

@@ -74,24 +74,25 @@ def _check_vocab(vocab: Any, eos: Any) -> tuple[tuple[Any, ...], dict[Any, int]]
         raise MDPValidationError("vocab must contain at least one token; got an empty sequence")
     seen: dict[Any, int] = {}
     for k, token in enumerate(vocab):
-        try:
-            hash(token)
-        except TypeError:
-            raise TypeError(f"vocab tokens must be hashable (e.g. str or int); got "
-                            f"{token!r} of type {type(token).__name__} at position {k}") from None
+        _check_hashable(token, "vocab tokens", "str or int", f" at position {k}")
         if token in seen:
             raise MDPValidationError(f"vocab tokens must be distinct; got {token!r} at positions "
                                      f"{seen[token]} and {k}")
         seen[token] = k
-    try:
-        hash(eos)
-    except TypeError:
-        raise TypeError(f"eos must be hashable (e.g. a str); got {eos!r} of type "
-                        f"{type(eos).__name__}") from None
+    _check_hashable(eos, "eos", "a str")
     if eos in seen:
         raise MDPValidationError(f"vocab must not contain eos={eos!r}; got it at position "
                                  f"{seen[eos]}")
     return vocab, seen
+
+
+def _check_hashable(obj: Any, what: str, example: str, where: str = "") -> None:
+    """A TypeError naming ``what`` (and ``where``) unless ``obj`` can key a dict."""
+    try:
+        hash(obj)
+    except TypeError:
+        raise TypeError(f"{what} must be hashable (e.g. {example}); got {obj!r} of type "
+                        f"{type(obj).__name__}{where}") from None
 
 
 def _level_tuples(vocab, n_levels):

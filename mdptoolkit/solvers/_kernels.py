@@ -74,7 +74,7 @@ GS_PATIENCE = 10
 LoopResult = tuple[int, int, float, int, bool]
 
 prange = range  # numba.prange in the compiled copies of the parallel loops
-_blocks, _row_dot = _shared._blocks, _shared._row_dot
+_blocks, _row_dot, _track = _shared._blocks, _shared._row_dot, _shared._track
 _sweep_loop = _shared.sweep_loop_csr  # the compiled one in the compiled loops
 
 
@@ -126,12 +126,7 @@ def backup_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatAr
                 p += one
             t = max(TV[s] if a > 0 else -np.inf, R[a, s] + gamma * acc)
             TV[s] = t
-            d = t - V[s]
-            if not math.isfinite(t):
-                bad = 1.0
-            lo = min(lo, d)
-            hi = max(hi, d)
-            big = max(big, abs(t))
+            lo, hi, big, bad = _track(t, V[s], lo, hi, big, bad)
         stats[b, 0], stats[b, 1], stats[b, 2], stats[b, 3] = lo, hi, big, bad
 
 
@@ -152,19 +147,15 @@ def backup_dense(P: FloatArray, R: FloatArray, gamma: float, V: FloatArray, TV: 
                 TV[s] = max(TV[s] if a > 0 else -np.inf, R[a, s] + gamma * acc)
         lo, hi, big, bad = np.inf, -np.inf, 0.0, 0.0
         for s in range(s0, s1):
-            t = TV[s]
-            d = t - V[s]
-            if not math.isfinite(t):
-                bad = 1.0
-            lo = min(lo, d)
-            hi = max(hi, d)
-            big = max(big, abs(t))
+            lo, hi, big, bad = _track(TV[s], V[s], lo, hi, big, bad)
         stats[b, 0], stats[b, 1], stats[b, 2], stats[b, 3] = lo, hi, big, bad
 
 
-def _vi_step(stats, history, i, tol, factor, weight, row_error, best, best_k, k):
+def _vi_step(stats, history, i, tol, factor, weight, row_error, best, best_k, k, patience):
     """The span rule's decision after iteration k (its statistics in ``stats``): an event code
-    and the updated (best bound, its iteration), as :meth:`SpanRule.update` decides."""
+    and the updated (best bound, its iteration), as :meth:`SpanRule.update` decides, with
+    :data:`PAUSE` after ``patience`` iterations without a new best bound (Python judges
+    whether that is a stall)."""
     lo, hi, big, ok = _reduce(stats)
     history[i, 0], history[i, 1], history[i, 2] = lo, hi, big
     span = hi - lo
@@ -179,7 +170,7 @@ def _vi_step(stats, history, i, tol, factor, weight, row_error, best, best_k, k)
         return DONE, best, best_k
     if value < best:
         return CONTINUE, value, k
-    return CONTINUE, best, best_k
+    return (PAUSE if k - best_k >= patience else CONTINUE), best, best_k
 
 
 def vi_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatArray,
@@ -199,9 +190,7 @@ def vi_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatA
         k = k0 + i + 1
         backup_csr(indptr, indices, data, R, gamma, V, TV, stats)
         code, best, best_k = _vi_step(stats, history, i, tol, factor, weight, row_error, best,
-                                      best_k, k)
-        if code == CONTINUE and best_k != k and k - best_k >= patience:
-            code = PAUSE
+                                      best_k, k, patience)
         if code != CONTINUE or i + 1 == n_max:
             return i + 1, code, best, best_k, swapped
         V, TV = TV, V
@@ -219,9 +208,7 @@ def vi_loop_dense(P: FloatArray, R: FloatArray, gamma: float,
         k = k0 + i + 1
         backup_dense(P, R, gamma, V, TV, stats)
         code, best, best_k = _vi_step(stats, history, i, tol, factor, weight, row_error, best,
-                                      best_k, k)
-        if code == CONTINUE and best_k != k and k - best_k >= patience:
-            code = PAUSE
+                                      best_k, k, patience)
         if code != CONTINUE or i + 1 == n_max:
             return i + 1, code, best, best_k, swapped
         V, TV = TV, V
@@ -335,16 +322,12 @@ def gs_loop_csr(indptr: IntArray, indices: IntArray, data: FloatArray, R: FloatA
             gs_sweep_csr(indptr, indices, data, RT, gamma, V, TV)
         backup_csr(indptr, indices, data, R, gamma, V, TV, stats)
         code, best, best_k = _vi_step(stats, history, i, tol, factor, weight, row_error, best,
-                                      best_k, k)
+                                      best_k, k, patience)
         if jacobi_from[0] == 0:
             _gs_give_up(history[i], k, gamma, factor, row_error, jacobi_from, recent)
-        if code == CONTINUE and best_k != k and k - best_k >= patience:
-            code = PAUSE
         if code != CONTINUE or i + 1 == n_max:
             return i + 1, code, best, best_k, False
-        offset = factor * (history[i, 0] + history[i, 1]) / 2
-        for s in range(V.shape[0]):
-            V[s] = TV[s] + offset
+        _restart(V, TV, factor * (history[i, 0] + history[i, 1]) / 2)
     return 0, CONTINUE, best, best_k, False
 
 
@@ -360,17 +343,19 @@ def gs_loop_dense(P: FloatArray, R: FloatArray, gamma: float,
             gs_sweep_dense(P, RT, gamma, V, TV)
         backup_dense(P, R, gamma, V, TV, stats)
         code, best, best_k = _vi_step(stats, history, i, tol, factor, weight, row_error, best,
-                                      best_k, k)
+                                      best_k, k, patience)
         if jacobi_from[0] == 0:
             _gs_give_up(history[i], k, gamma, factor, row_error, jacobi_from, recent)
-        if code == CONTINUE and best_k != k and k - best_k >= patience:
-            code = PAUSE
         if code != CONTINUE or i + 1 == n_max:
             return i + 1, code, best, best_k, False
-        offset = factor * (history[i, 0] + history[i, 1]) / 2
-        for s in range(V.shape[0]):
-            V[s] = TV[s] + offset
+        _restart(V, TV, factor * (history[i, 0] + history[i, 1]) / 2)
     return 0, CONTINUE, best, best_k, False
+
+
+def _restart(V, TV, offset):
+    """V = TV + offset: the next Gauss–Seidel iterate, from the midpoint of the bounds."""
+    for s in range(V.shape[0]):
+        V[s] = TV[s] + offset
 
 
 def _gs_give_up(stats, k, gamma, factor, row_error, jacobi_from, recent):
@@ -459,8 +444,10 @@ def _compile(numba: Any, parallel: bool) -> types.SimpleNamespace:
     jit(_blocks, inline="always")
     jit(_reduce)
     jit(_row_dot, inline="always")  # per row: a call would cost as much as the row
+    jit(_track, inline="always")
     jit(_vi_step)
     jit(_gs_give_up)
+    jit(_restart, inline="always")
     names = dict(backup_csr=jit(backup_csr, parallel=parallel),
                  backup_dense=jit(backup_dense, parallel=parallel))
     names.update(vi_loop_csr=jit(vi_loop_csr), vi_loop_dense=jit(vi_loop_dense),

@@ -253,8 +253,8 @@ def _gauss_seidel_iteration(
     fall behind (``_kernels._gs_give_up``)."""
     def give_up(k: int) -> None:
         if jacobi_from[0] == 0 and rule.discounted:
-            _kernels._gs_give_up(np.array(rule.stats), k, rule.gamma, rule.factor,
-                                 rule.row_error, jacobi_from, recent)
+            _kernels._gs_give_up(rule.stats, k, rule.gamma, rule.factor, rule.row_error,
+                                 jacobi_from, recent)
         elif jacobi_from[0] == 0 and k - rule.best_k >= _kernels.GS_PATIENCE:  # gamma = 1
             jacobi_from[0] = k
 
